@@ -20,6 +20,14 @@ public final class Parallel {
 
   private static volatile Parallel shared = new Parallel(Runtime.getRuntime().availableProcessors());
 
+  /**
+   * True on a thread that is running a chunk. A kernel called from inside a chunk (a GEMM inside
+   * a per-image convolution) must not wait on the same pool it occupies, so a nested
+   * {@link #forRange} runs its chunks one after another on the current thread, with the same
+   * chunk boundaries, which keeps results identical.
+   */
+  private static final ThreadLocal<Boolean> IN_CHUNK = ThreadLocal.withInitial(() -> false);
+
   private final int threads;
   private final ExecutorService pool;
 
@@ -57,6 +65,7 @@ public final class Parallel {
     }
   }
 
+  /** How many threads (the caller's included) run chunks. */
   public int threads() {
     return threads;
   }
@@ -84,25 +93,36 @@ public final class Parallel {
       body.run(0, 0, n);
       return;
     }
+    if (IN_CHUNK.get()) {
+      for (int c = 0; c < chunks; c++) {
+        body.run(c, start(n, chunks, c), start(n, chunks, c + 1));
+      }
+      return;
+    }
     CountDownLatch done = new CountDownLatch(chunks - 1);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     for (int c = 1; c < chunks; c++) {
       final int chunk = c;
       pool.execute(
           () -> {
+            IN_CHUNK.set(true);
             try {
               body.run(chunk, start(n, chunks, chunk), start(n, chunks, chunk + 1));
             } catch (Throwable t) {
               failure.compareAndSet(null, t);
             } finally {
+              IN_CHUNK.set(false);
               done.countDown();
             }
           });
     }
+    IN_CHUNK.set(true);
     try {
       body.run(0, 0, start(n, chunks, 1));
     } catch (Throwable t) {
       failure.compareAndSet(null, t);
+    } finally {
+      IN_CHUNK.set(false);
     }
     try {
       done.await();

@@ -1,0 +1,176 @@
+package io.dlsql.executor.layer;
+
+import static io.dlsql.executor.tensor.Tensor.F32;
+
+import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * Batch normalisation per channel over (N, C, H, W), or per feature over (N, F). Training uses
+ * the batch's mean and biased variance and updates the running statistics with the unbiased
+ * variance (PyTorch semantics); evaluation uses the running statistics. Channels are split across
+ * threads; each channel's sums run in a fixed order in double precision.
+ */
+public final class BatchNorm2d extends Layer {
+  private static final int MIN_CHANNELS_PER_CHUNK = 1;
+
+  private final int channels;
+  private final int pixels;
+  private final double eps;
+  private final double momentum;
+  private final Tensor gamma;
+  private final Tensor gammaGrad;
+  private final Tensor beta;
+  private final Tensor betaGrad;
+  private final Tensor runningMean;
+  private final Tensor runningVar;
+  /** Per channel, from the latest forward: the mean and 1/sqrt(var + eps) it normalised with. */
+  private final double[] usedMean;
+  private final double[] usedInvStd;
+  private boolean lastTraining;
+
+  public BatchNorm2d(String name, int[] shape, double eps, double momentum) {
+    super(name, shape);
+    this.channels = shape[0];
+    this.pixels = shape.length == 3 ? shape[1] * shape[2] : 1;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.gamma = Tensor.zeros(channels);
+    this.gammaGrad = Tensor.zeros(channels);
+    this.beta = Tensor.zeros(channels);
+    this.betaGrad = Tensor.zeros(channels);
+    this.runningMean = Tensor.zeros(channels);
+    this.runningVar = Tensor.zeros(channels);
+    this.usedMean = new double[channels];
+    this.usedInvStd = new double[channels];
+    initialize(InitScheme.DEFAULT, null);
+  }
+
+  @Override
+  public List<Parameter> parameters() {
+    return List.of(new Parameter(name + ".weight", gamma, gammaGrad),
+        new Parameter(name + ".bias", beta, betaGrad));
+  }
+
+  @Override
+  public LinkedHashMap<String, Tensor> buffers() {
+    LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();
+    out.put(name + ".running_mean", runningMean);
+    out.put(name + ".running_var", runningVar);
+    return out;
+  }
+
+  /** Weight 1, bias 0, running mean 0 and variance 1, whatever the scheme. */
+  @Override
+  public void initialize(InitScheme scheme, Rng rng) {
+    gamma.fill(1f);
+    beta.fill(0f);
+    runningMean.fill(0f);
+    runningVar.fill(1f);
+  }
+
+  // x: (N, C, H, W) -> y = gamma * (x - mean_c) / sqrt(var_c + eps) + beta
+  @Override
+  public void forward(Tensor[] inputs, Tensor output, boolean training) {
+    MemorySegment x = inputs[0].segment();
+    MemorySegment y = output.segment();
+    int n = inputs[0].dim(0);
+    long count = (long) n * pixels;
+    long sampleStride = (long) channels * pixels;
+    lastTraining = training;
+    Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
+      for (int c = from; c < to; c++) {
+        double mean;
+        double invStd;
+        if (training) {
+          double sum = 0;
+          for (int s = 0; s < n; s++) {
+            long base = s * sampleStride + (long) c * pixels;
+            for (int i = 0; i < pixels; i++) {
+              sum += x.getAtIndex(F32, base + i);
+            }
+          }
+          mean = sum / count;
+          double sq = 0;
+          for (int s = 0; s < n; s++) {
+            long base = s * sampleStride + (long) c * pixels;
+            for (int i = 0; i < pixels; i++) {
+              double d = x.getAtIndex(F32, base + i) - mean;
+              sq += d * d;
+            }
+          }
+          double var = sq / count;
+          invStd = 1.0 / Math.sqrt(var + eps);
+          double unbiased = count > 1 ? sq / (count - 1) : var;
+          runningMean.setFlat(c, (float) ((1 - momentum) * runningMean.getFlat(c) + momentum * mean));
+          runningVar.setFlat(c, (float) ((1 - momentum) * runningVar.getFlat(c) + momentum * unbiased));
+        } else {
+          mean = runningMean.getFlat(c);
+          invStd = 1.0 / Math.sqrt(runningVar.getFlat(c) + eps);
+        }
+        usedMean[c] = mean;
+        usedInvStd[c] = invStd;
+        float scale = (float) (gamma.getFlat(c) * invStd);
+        float shift = (float) (beta.getFlat(c) - mean * gamma.getFlat(c) * invStd);
+        for (int s = 0; s < n; s++) {
+          long base = s * sampleStride + (long) c * pixels;
+          for (int i = 0; i < pixels; i++) {
+            y.setAtIndex(F32, base + i, x.getAtIndex(F32, base + i) * scale + shift);
+          }
+        }
+      }
+    });
+  }
+
+  // With xhat = (x - mean) * invStd and M = N*H*W: dbeta = sum dy, dgamma = sum dy * xhat,
+  // training: dx = gamma * invStd / M * (M * dy - dbeta - xhat * dgamma); eval: dx = gamma * invStd * dy.
+  @Override
+  public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
+    MemorySegment x = inputs[0].segment();
+    MemorySegment dy = gradOutput.segment();
+    MemorySegment dx = gradInputs[0] == null ? null : gradInputs[0].segment();
+    int n = inputs[0].dim(0);
+    long count = (long) n * pixels;
+    long sampleStride = (long) channels * pixels;
+    Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
+      for (int c = from; c < to; c++) {
+        double mean = usedMean[c];
+        double invStd = usedInvStd[c];
+        double sumDy = 0;
+        double sumDyXhat = 0;
+        for (int s = 0; s < n; s++) {
+          long base = s * sampleStride + (long) c * pixels;
+          for (int i = 0; i < pixels; i++) {
+            double g = dy.getAtIndex(F32, base + i);
+            sumDy += g;
+            sumDyXhat += g * (x.getAtIndex(F32, base + i) - mean) * invStd;
+          }
+        }
+        betaGrad.setFlat(c, (float) sumDy);
+        gammaGrad.setFlat(c, (float) sumDyXhat);
+        if (dx == null) {
+          continue;
+        }
+        double g = gamma.getFlat(c);
+        for (int s = 0; s < n; s++) {
+          long base = s * sampleStride + (long) c * pixels;
+          for (int i = 0; i < pixels; i++) {
+            double d = dy.getAtIndex(F32, base + i);
+            double v;
+            if (lastTraining) {
+              double xhat = (x.getAtIndex(F32, base + i) - mean) * invStd;
+              v = g * invStd * (d - sumDy / count - xhat * sumDyXhat / count);
+            } else {
+              v = g * invStd * d;
+            }
+            dx.setAtIndex(F32, base + i, (float) v);
+          }
+        }
+      }
+    });
+  }
+}
