@@ -93,6 +93,14 @@ public final class TableWriter implements AutoCloseable {
     return columns;
   }
 
+  /**
+   * The writer's own allocator, for sources that build batches to pass to {@link
+   * #appendBatch}; it is closed with the writer.
+   */
+  public BufferAllocator allocator() {
+    return allocator;
+  }
+
   /** Rows appended so far by this writer. */
   public long rowCount() {
     return rowCount;
