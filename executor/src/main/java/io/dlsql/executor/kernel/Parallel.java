@@ -65,6 +65,14 @@ public final class Parallel {
     }
   }
 
+  /**
+   * Whether the current thread is running a chunk of some {@link #forRange}; a nested {@code
+   * forRange} then runs serially on this thread, so a kernel may skip splitting its work.
+   */
+  public static boolean insideChunk() {
+    return IN_CHUNK.get();
+  }
+
   /** How many threads (the caller's included) run chunks. */
   public int threads() {
     return threads;
