@@ -30,8 +30,11 @@ import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 
 /**
  * The catalog of one data directory: tables (Arrow IPC files), models with their weights and
@@ -319,8 +322,8 @@ public final class Catalog implements AutoCloseable {
   }
 
   private static void copyLoaded(VectorSchemaRoot from, VectorSchemaRoot into, TableFiles.Sink sink) {
-    try (var batch = new org.apache.arrow.vector.VectorUnloader(from).getRecordBatch()) {
-      new org.apache.arrow.vector.VectorLoader(into).load(batch);
+    try (ArrowRecordBatch batch = new VectorUnloader(from).getRecordBatch()) {
+      new VectorLoader(into).load(batch);
       sink.writeBatch(into);
     } catch (IOException e) {
       throw storageError("appending to a table", e);

@@ -2,6 +2,8 @@ package io.dlsql.catalog;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * What the catalog knows about a committed table: its columns, row count, the size of its data
@@ -14,8 +16,8 @@ public record TableInfo(
   }
 
   /** The column of that name (case-insensitive), if any. */
-  public java.util.Optional<ColumnDef> column(String columnName) {
-    String n = columnName.toLowerCase(java.util.Locale.ROOT);
+  public Optional<ColumnDef> column(String columnName) {
+    String n = columnName.toLowerCase(Locale.ROOT);
     return columns.stream().filter(c -> c.name().equals(n)).findFirst();
   }
 }

@@ -1,6 +1,7 @@
 package io.dlsql.catalog;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Locale;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.vector.BitVectorHelper;
 import org.apache.arrow.vector.FixedSizeBinaryVector;
@@ -16,7 +17,7 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 public record TensorBatch(TensorType type, int rowCount, ArrowBuf data, ArrowBuf validity) {
   /** The tensor column {@code column} (case-insensitive) of the loaded batch. */
   public static TensorBatch of(VectorSchemaRoot batch, String column) {
-    FieldVector v = batch.getVector(column.toLowerCase(java.util.Locale.ROOT));
+    FieldVector v = batch.getVector(column.toLowerCase(Locale.ROOT));
     if (v == null) {
       throw new UserException("no column '" + column + "' in " + batch.getSchema());
     }

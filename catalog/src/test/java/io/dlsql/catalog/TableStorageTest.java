@@ -291,6 +291,58 @@ class TableStorageTest {
   }
 
   @Test
+  void concurrentAppendsFromManyThreadsLoseNoRows() throws Exception {
+    final int threads = 4;
+    final int appendsPerThread = 5;
+    List<ColumnDef> cols = List.of(ColumnDef.notNull("x", ColumnType.INTEGER));
+    try (Catalog c = Catalog.open(dir)) {
+      c.createTable("t", cols, false, false);
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int base = t * 1000;
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < appendsPerThread; i++) {
+                    try (TableWriter w = c.writeTable("t", null, WriteMode.APPEND)) {
+                      w.appendRow(new Object[] {base + i});
+                      w.commit();
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (var f : done) {
+        f.get();
+      }
+      pool.shutdown();
+      List<Object> xs = readAll(c, "t").stream().map(r -> r[0]).toList();
+      assertEquals(threads * appendsPerThread, xs.size());
+      assertEquals(threads * appendsPerThread, new java.util.HashSet<>(xs).size());
+      assertEquals(threads * appendsPerThread, c.table("t").orElseThrow().rowCount());
+      assertEquals(1, countTableFiles());
+    }
+  }
+
+  @Test
+  void aReaderOpenedBeforeADropFinishesReading() {
+    List<ColumnDef> cols = List.of(ColumnDef.of("x", ColumnType.INTEGER));
+    try (Catalog c = Catalog.open(dir)) {
+      try (TableWriter w = c.writeTable("t", cols, WriteMode.CREATE)) {
+        w.appendRow(new Object[] {7});
+        w.commit();
+      }
+      try (TableReader r = c.readTable("t");
+          RowIterator it = r.rows()) {
+        c.dropTable("t", false);
+        assertArrayEquals(new Object[] {7}, it.next());
+      }
+      assertTrue(c.table("t").isEmpty());
+    }
+  }
+
+  @Test
   void columnTypesParseTheirOwnNames() {
     for (ColumnDef c : ALL_TYPES) {
       assertEquals(c.type(), ColumnType.parse(c.type().sqlName()));
