@@ -1,0 +1,108 @@
+package io.dlsql.executor.kernel.gemm;
+
+import static io.dlsql.executor.kernel.gemm.MicroKernel.MR;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.NR;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.V;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The cache-blocked GEMM loop nest over one rectangle of C (GotoBLAS order): for each panel of
+ * {@code nc} columns and block of {@code kc} k steps B is packed once; for each block of {@code mc}
+ * rows A is packed; then each A sliver ({@code MR x kc}, kept in L1) sweeps the row of B slivers
+ * streaming from L2/L3. Sweeping along a row of C tiles lets the hardware prefetcher follow the C
+ * rows, which a column-wise sweep defeats. Block sizes depend only on the problem shape, never on
+ * the thread count, so every element of C sees the same k order however the work was split.
+ */
+final class BlockedGemm {
+  private BlockedGemm() {}
+
+  /**
+   * k steps per block. Longer blocks merge into C less often (each merge of a tile reads and writes
+   * C, which rarely sits in cache); 384 keeps an A sliver ({@code MR x KC}, 12 KiB) in L1.
+   */
+  static final int KC = 384;
+  /** Rows per packed A block ({@code MC x KC} floats, 192 KiB, for L2). */
+  static final int MC = 128;
+  /**
+   * Columns per packed B panel ({@code KC x NC} floats, 3 MiB, for L3): wide enough that A is
+   * packed once for the common widths, and L3 feeds a B sliver fast enough for the kernel.
+   */
+  static final int NC = 2048;
+
+  /**
+   * Computes rows {@code [i0, i1)} and columns {@code [j0, j1)} of {@code C = alpha * op(A) *
+   * op(B) + beta * C}; {@code k > 0}.
+   */
+  static void compute(
+      boolean transA,
+      boolean transB,
+      int i0,
+      int i1,
+      int j0,
+      int j1,
+      int k,
+      float alpha,
+      MemorySegment a,
+      long aOff,
+      int lda,
+      MemorySegment b,
+      long bOff,
+      int ldb,
+      float beta,
+      MemorySegment c,
+      long cOff,
+      int ldc) {
+    int kc = balanced(k, KC, 1);
+    int nc = balanced(j1 - j0, NC, NR);
+    int mc = balanced(i1 - i0, MC, MR);
+    GemmWorkspace ws = GemmWorkspace.current();
+    float[] packedB = ws.packedB(kc * roundUp(Math.min(nc, j1 - j0), NR));
+    float[] packedA = ws.packedA(kc * roundUp(Math.min(mc, i1 - i0), MR));
+    float[] edge = ws.edgeTile();
+    for (int jc = j0; jc < j1; jc += nc) {
+      int ncb = Math.min(nc, j1 - jc);
+      for (int pc = 0; pc < k; pc += kc) {
+        int kcb = Math.min(kc, k - pc);
+        Packing.packB(transB, b, bOff, ldb, pc, kcb, jc, ncb, packedB);
+        // Later k blocks add onto what the first one stored.
+        float blockBeta = pc == 0 ? beta : 1f;
+        for (int ic = i0; ic < i1; ic += mc) {
+          int mcb = Math.min(mc, i1 - ic);
+          Packing.packA(transA, a, aOff, lda, ic, mcb, pc, kcb, packedA);
+          for (int ir = 0; ir < mcb; ir += MR) {
+            int rows = Math.min(MR, mcb - ir);
+            int aIndex = ir * kcb;
+            for (int jr = 0; jr < ncb; jr += NR) {
+              int cols = Math.min(NR, ncb - jr);
+              int bIndex = jr * kcb;
+              long cIndex = cOff + (long) (ic + ir) * ldc + jc + jr;
+              if (cols <= V) {
+                MicroKernel.narrowTile(
+                    kcb, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, rows, cols, alpha,
+                    blockBeta, edge);
+              } else {
+                MicroKernel.tile(
+                    kcb, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, rows, cols, alpha,
+                    blockBeta, edge);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Splits {@code extent} into the fewest blocks of at most {@code max} and returns the size of
+   * each, rounded up to {@code unit}: 300 with 256 gives two blocks of 150, not 256 and 44.
+   */
+  static int balanced(int extent, int max, int unit) {
+    int blocks = Math.max(1, (extent + max - 1) / max);
+    return roundUp((extent + blocks - 1) / blocks, unit);
+  }
+
+  static int roundUp(int x, int unit) {
+    return (x + unit - 1) / unit * unit;
+  }
+}

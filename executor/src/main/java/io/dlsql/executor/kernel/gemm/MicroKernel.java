@@ -1,0 +1,191 @@
+package io.dlsql.executor.kernel.gemm;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The register-blocked inner kernels of {@link BlockedGemm}: an {@value #MR}-row by two-vector tile
+ * of C is accumulated in registers from a packed A sliver ({@code MR} values per k step) and a packed
+ * B sliver ({@code NR} values per k step), one broadcast of A and two FMAs per row and k step, with
+ * no reductions in the loop. A one-vector variant covers the narrow last sliver of odd widths.
+ *
+ * <p>The accumulators are plain locals, written out one per row and vector, because that is what
+ * lets C2 keep all of them in vector registers (an array of vectors would live in memory).
+ */
+final class MicroKernel {
+  private MicroKernel() {}
+
+  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  /** Floats per vector register. */
+  static final int V = SPECIES.length();
+  /** Rows of C per tile: eight rows of two vectors use 16 of the 32 AVX-512 registers. */
+  static final int MR = 8;
+  /** Columns of C per tile (two vectors). */
+  static final int NR = 2 * V;
+
+  /**
+   * Accumulates {@code kc} k steps of an {@code MR x NR} tile and merges it into C at element
+   * {@code cIndex} (row stride {@code ldc}): {@code C = alpha * acc + beta * C}, where beta 0
+   * never reads C. Only {@code rows x cols} of the tile are written; the packed operands are
+   * zero-padded, so the padding lanes compute zeros that are dropped.
+   */
+  static void tile(
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, MemorySegment c, long cIndex, int ldc,
+      int rows, int cols, float alpha, float beta, float[] edge) {
+    FloatVector c00 = FloatVector.zero(SPECIES); FloatVector c01 = FloatVector.zero(SPECIES);
+    FloatVector c10 = FloatVector.zero(SPECIES); FloatVector c11 = FloatVector.zero(SPECIES);
+    FloatVector c20 = FloatVector.zero(SPECIES); FloatVector c21 = FloatVector.zero(SPECIES);
+    FloatVector c30 = FloatVector.zero(SPECIES); FloatVector c31 = FloatVector.zero(SPECIES);
+    FloatVector c40 = FloatVector.zero(SPECIES); FloatVector c41 = FloatVector.zero(SPECIES);
+    FloatVector c50 = FloatVector.zero(SPECIES); FloatVector c51 = FloatVector.zero(SPECIES);
+    FloatVector c60 = FloatVector.zero(SPECIES); FloatVector c61 = FloatVector.zero(SPECIES);
+    FloatVector c70 = FloatVector.zero(SPECIES); FloatVector c71 = FloatVector.zero(SPECIES);
+    int ai = aIndex;
+    int bi = bIndex;
+    for (int p = 0; p < kc; p++) {
+      FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bi);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, bp, bi + V);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, ap[ai]);
+      c00 = a0.fma(b0, c00);
+      c01 = a0.fma(b1, c01);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      c11 = a1.fma(b1, c11);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      c21 = a2.fma(b1, c21);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      c31 = a3.fma(b1, c31);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      c41 = a4.fma(b1, c41);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      c51 = a5.fma(b1, c51);
+      FloatVector a6 = FloatVector.broadcast(SPECIES, ap[ai + 6]);
+      c60 = a6.fma(b0, c60);
+      c61 = a6.fma(b1, c61);
+      FloatVector a7 = FloatVector.broadcast(SPECIES, ap[ai + 7]);
+      c70 = a7.fma(b0, c70);
+      c71 = a7.fma(b1, c71);
+      ai += MR;
+      bi += NR;
+    }
+    if (rows == MR && cols == NR) {
+      long row = cIndex;
+      TileStore.full(c00, c, row, alpha, beta);
+      TileStore.full(c01, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c10, c, row, alpha, beta);
+      TileStore.full(c11, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c20, c, row, alpha, beta);
+      TileStore.full(c21, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c30, c, row, alpha, beta);
+      TileStore.full(c31, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c40, c, row, alpha, beta);
+      TileStore.full(c41, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c50, c, row, alpha, beta);
+      TileStore.full(c51, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c60, c, row, alpha, beta);
+      TileStore.full(c61, c, row + V, alpha, beta);
+      row += ldc;
+      TileStore.full(c70, c, row, alpha, beta);
+      TileStore.full(c71, c, row + V, alpha, beta);
+      return;
+    }
+    // Edge tile: park the accumulators in the buffer and merge only the live part.
+    c00.intoArray(edge, 0 * NR);
+    c01.intoArray(edge, 0 * NR + V);
+    c10.intoArray(edge, 1 * NR);
+    c11.intoArray(edge, 1 * NR + V);
+    c20.intoArray(edge, 2 * NR);
+    c21.intoArray(edge, 2 * NR + V);
+    c30.intoArray(edge, 3 * NR);
+    c31.intoArray(edge, 3 * NR + V);
+    c40.intoArray(edge, 4 * NR);
+    c41.intoArray(edge, 4 * NR + V);
+    c50.intoArray(edge, 5 * NR);
+    c51.intoArray(edge, 5 * NR + V);
+    c60.intoArray(edge, 6 * NR);
+    c61.intoArray(edge, 6 * NR + V);
+    c70.intoArray(edge, 7 * NR);
+    c71.intoArray(edge, 7 * NR + V);
+    TileStore.mergeEdge(edge, c, cIndex, ldc, rows, cols, alpha, beta);
+  }
+
+  /**
+   * Like {@link #tile} for a sliver of at most {@code V} columns: one accumulator per row, so
+   * the narrow last sliver of widths like 196 or 49 does not pay for a second vector.
+   */
+  static void narrowTile(
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, MemorySegment c, long cIndex, int ldc,
+      int rows, int cols, float alpha, float beta, float[] edge) {
+    FloatVector c00 = FloatVector.zero(SPECIES);
+    FloatVector c10 = FloatVector.zero(SPECIES);
+    FloatVector c20 = FloatVector.zero(SPECIES);
+    FloatVector c30 = FloatVector.zero(SPECIES);
+    FloatVector c40 = FloatVector.zero(SPECIES);
+    FloatVector c50 = FloatVector.zero(SPECIES);
+    FloatVector c60 = FloatVector.zero(SPECIES);
+    FloatVector c70 = FloatVector.zero(SPECIES);
+    int ai = aIndex;
+    int bi = bIndex;
+    for (int p = 0; p < kc; p++) {
+      FloatVector b0 = FloatVector.fromArray(SPECIES, bp, bi);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, ap[ai]);
+      c00 = a0.fma(b0, c00);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      FloatVector a6 = FloatVector.broadcast(SPECIES, ap[ai + 6]);
+      c60 = a6.fma(b0, c60);
+      FloatVector a7 = FloatVector.broadcast(SPECIES, ap[ai + 7]);
+      c70 = a7.fma(b0, c70);
+      ai += MR;
+      bi += NR;
+    }
+    if (rows == MR && cols == V) {
+      long row = cIndex;
+      TileStore.full(c00, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c10, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c20, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c30, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c40, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c50, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c60, c, row, alpha, beta);
+      row += ldc;
+      TileStore.full(c70, c, row, alpha, beta);
+      return;
+    }
+    // Edge tile: park the accumulators in the buffer and merge only the live part.
+    c00.intoArray(edge, 0 * NR);
+    c10.intoArray(edge, 1 * NR);
+    c20.intoArray(edge, 2 * NR);
+    c30.intoArray(edge, 3 * NR);
+    c40.intoArray(edge, 4 * NR);
+    c50.intoArray(edge, 5 * NR);
+    c60.intoArray(edge, 6 * NR);
+    c70.intoArray(edge, 7 * NR);
+    TileStore.mergeEdge(edge, c, cIndex, ldc, rows, cols, alpha, beta);
+  }
+}

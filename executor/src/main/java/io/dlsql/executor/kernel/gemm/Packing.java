@@ -1,0 +1,151 @@
+package io.dlsql.executor.kernel.gemm;
+
+import static io.dlsql.executor.kernel.gemm.MicroKernel.MR;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.NR;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.SPECIES;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.V;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Copies blocks of op(A) and op(B) into the contiguous layouts {@link MicroKernel} streams through:
+ * A as slivers of {@code MR} rows stored k-major ({@code MR} floats per k step), B as slivers of
+ * {@code NR} columns stored k-major ({@code NR} floats per k step). Rows and columns past the edge
+ * are zero-filled so the kernel never needs a scalar tail; transposes are absorbed here.
+ */
+final class Packing {
+  private Packing() {}
+
+  static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+  /**
+   * Packs rows {@code [i0, i0 + rows)} and k steps {@code [p0, p0 + kc)} of op(A) into {@code dst}:
+   * sliver {@code s} starts at {@code s * kc * MR}.
+   */
+  static void packA(
+      boolean transA,
+      MemorySegment a,
+      long aOff,
+      int lda,
+      int i0,
+      int rows,
+      int p0,
+      int kc,
+      float[] dst) {
+    for (int s = 0; s * MR < rows; s++) {
+      int base = s * kc * MR;
+      int i = i0 + s * MR;
+      int live = Math.min(MR, rows - s * MR);
+      if (transA) {
+        packTransposedASliver(a, aOff, lda, i, live, p0, kc, dst, base);
+      } else {
+        packASliver(a, aOff, lda, i, live, p0, kc, dst, base);
+      }
+    }
+  }
+
+  /** A stored m x k: each of the sliver's rows is contiguous in k and lands at stride MR. */
+  private static void packASliver(
+      MemorySegment a, long aOff, int lda, int i, int live, int p0, int kc, float[] dst, int base) {
+    for (int r = 0; r < live; r++) {
+      long src = aOff + (long) (i + r) * lda + p0;
+      int d = base + r;
+      for (int p = 0; p < kc; p++, d += MR) {
+        dst[d] = a.getAtIndex(F32, src + p);
+      }
+    }
+    zeroRows(dst, base, live, kc);
+  }
+
+  /** A stored k x m: the sliver's MR values of one k step are contiguous. */
+  private static void packTransposedASliver(
+      MemorySegment a, long aOff, int lda, int i, int live, int p0, int kc, float[] dst, int base) {
+    for (int p = 0; p < kc; p++) {
+      long src = aOff + (long) (p0 + p) * lda + i;
+      int d = base + p * MR;
+      for (int r = 0; r < live; r++) {
+        dst[d + r] = a.getAtIndex(F32, src + r);
+      }
+    }
+    zeroRows(dst, base, live, kc);
+  }
+
+  private static void zeroRows(float[] dst, int base, int live, int kc) {
+    if (live == MR) {
+      return;
+    }
+    for (int p = 0; p < kc; p++) {
+      Arrays.fill(dst, base + p * MR + live, base + (p + 1) * MR, 0f);
+    }
+  }
+
+  /**
+   * Packs k steps {@code [p0, p0 + kc)} and columns {@code [j0, j0 + cols)} of op(B) into {@code
+   * dst}: sliver {@code s} starts at {@code s * kc * NR}.
+   */
+  static void packB(
+      boolean transB,
+      MemorySegment b,
+      long bOff,
+      int ldb,
+      int p0,
+      int kc,
+      int j0,
+      int cols,
+      float[] dst) {
+    for (int s = 0; s * NR < cols; s++) {
+      int base = s * kc * NR;
+      int j = j0 + s * NR;
+      int live = Math.min(NR, cols - s * NR);
+      if (transB) {
+        packTransposedBSliver(b, bOff, ldb, p0, kc, j, live, dst, base);
+      } else {
+        packBSliver(b, bOff, ldb, p0, kc, j, live, dst, base);
+      }
+    }
+  }
+
+  /** B stored k x n: each k step of the sliver is a contiguous run of up to NR floats. */
+  private static void packBSliver(
+      MemorySegment b, long bOff, int ldb, int p0, int kc, int j, int live, float[] dst, int base) {
+    long src = (bOff + (long) p0 * ldb + j) * Float.BYTES;
+    long stride = (long) ldb * Float.BYTES;
+    if (live == NR) {
+      for (int p = 0, d = base; p < kc; p++, d += NR, src += stride) {
+        FloatVector.fromMemorySegment(SPECIES, b, src, TileStore.ORDER).intoArray(dst, d);
+        FloatVector.fromMemorySegment(SPECIES, b, src + V * Float.BYTES, TileStore.ORDER)
+            .intoArray(dst, d + V);
+      }
+      return;
+    }
+    // Edge sliver (the last one of an odd width): copy the live columns, zero the padding.
+    long index = bOff + (long) p0 * ldb + j;
+    for (int p = 0, d = base; p < kc; p++, d += NR, index += ldb) {
+      for (int jj = 0; jj < live; jj++) {
+        dst[d + jj] = b.getAtIndex(F32, index + jj);
+      }
+      Arrays.fill(dst, d + live, d + NR, 0f);
+    }
+  }
+
+  /** B stored n x k: each column of the sliver is a contiguous row of storage, written at stride NR. */
+  private static void packTransposedBSliver(
+      MemorySegment b, long bOff, int ldb, int p0, int kc, int j, int live, float[] dst, int base) {
+    for (int jj = 0; jj < live; jj++) {
+      long src = bOff + (long) (j + jj) * ldb + p0;
+      int d = base + jj;
+      for (int p = 0; p < kc; p++, d += NR) {
+        dst[d] = b.getAtIndex(F32, src + p);
+      }
+    }
+    if (live == NR) {
+      return;
+    }
+    for (int p = 0; p < kc; p++) {
+      Arrays.fill(dst, base + p * NR + live, base + (p + 1) * NR, 0f);
+    }
+  }
+}
