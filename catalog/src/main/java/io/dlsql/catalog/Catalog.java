@@ -296,6 +296,12 @@ public final class Catalog implements AutoCloseable {
           TableFiles.copyBatches(fresh, root, sink);
         }
         stats = sink.finish();
+      } catch (NoSuchFileException e) {
+        Files.deleteIfExists(merged);
+        if (manifest.tables().get(name) != base) {
+          continue; // A concurrent commit replaced (and deleted) the base file: start over.
+        }
+        throw e;
       } catch (IOException | RuntimeException e) {
         Files.deleteIfExists(merged);
         throw e;

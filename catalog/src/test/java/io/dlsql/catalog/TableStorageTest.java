@@ -313,10 +313,11 @@ class TableStorageTest {
                   return null;
                 }));
       }
+      pool.shutdown();
+      assertTrue(pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES));
       for (var f : done) {
         f.get();
       }
-      pool.shutdown();
       List<Object> xs = readAll(c, "t").stream().map(r -> r[0]).toList();
       assertEquals(threads * appendsPerThread, xs.size());
       assertEquals(threads * appendsPerThread, new java.util.HashSet<>(xs).size());
