@@ -67,7 +67,8 @@ public final class ArrowColumns {
         metadata.put(TENSOR_ELEMENT_KEY, t.elementType().name());
       }
     }
-    return new Field(column.name(), new FieldType(column.nullable(), arrowType, null, metadata), null);
+    return new Field(
+        column.name(), new FieldType(column.nullable(), arrowType, null, metadata), null);
   }
 
   /** The Arrow schema for a list of columns. */
@@ -148,21 +149,26 @@ public final class ArrowColumns {
       // A plain binary column from elsewhere: read it as a flat byte tensor.
       return new TensorType(new int[] {fsb.getByteWidth()}, ElementType.UINT8);
     }
-    int[] shape = Arrays.stream(dims.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+    int[] shape =
+        Arrays.stream(dims.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
     String element = md.get(TENSOR_ELEMENT_KEY);
     TensorType t =
         new TensorType(shape, element == null ? ElementType.UINT8 : ElementType.parse(element));
     if (t.byteSize() != fsb.getByteWidth()) {
       throw new IllegalStateException(
-          "column '" + field.getName() + "': tensor " + t + " does not match byte width "
+          "column '"
+              + field.getName()
+              + "': tensor "
+              + t
+              + " does not match byte width "
               + fsb.getByteWidth());
     }
     return t;
   }
 
   /**
-   * Writes one row value into a vector slot after checking it against the column; {@code row}
-   * is the 1-based row number used in error messages.
+   * Writes one row value into a vector slot after checking it against the column; {@code row} is
+   * the 1-based row number used in error messages.
    *
    * @throws UserException on a null in a NOT NULL column, a value of the wrong type or a tensor
    *     whose byte length does not match its shape
@@ -194,8 +200,7 @@ public final class ArrowColumns {
             if (!(value instanceof CharSequence cs)) {
               throw wrongType(column, row, value);
             }
-            ((VarCharVector) vector)
-                .setSafe(index, cs.toString().getBytes(StandardCharsets.UTF_8));
+            ((VarCharVector) vector).setSafe(index, cs.toString().getBytes(StandardCharsets.UTF_8));
           }
           case DATE -> {
             LocalDate d =
@@ -239,7 +244,8 @@ public final class ArrowColumns {
             case DOUBLE -> ((Float8Vector) vector).get(index);
             case VARCHAR -> new String(((VarCharVector) vector).get(index), StandardCharsets.UTF_8);
             case DATE -> LocalDate.ofEpochDay(((DateDayVector) vector).get(index));
-            case TIMESTAMP -> Timestamp.valueOf(fromMicros(((TimeStampMicroVector) vector).get(index)));
+            case TIMESTAMP ->
+                Timestamp.valueOf(fromMicros(((TimeStampMicroVector) vector).get(index)));
           };
     };
   }
@@ -268,7 +274,12 @@ public final class ArrowColumns {
   }
 
   private static void setTensor(
-      FixedSizeBinaryVector vector, int index, ColumnDef column, TensorType t, Object value, long row) {
+      FixedSizeBinaryVector vector,
+      int index,
+      ColumnDef column,
+      TensorType t,
+      Object value,
+      long row) {
     byte[] bytes =
         switch (value) {
           case byte[] b -> b;
@@ -277,8 +288,16 @@ public final class ArrowColumns {
         };
     if (bytes.length != t.byteSize()) {
       throw new UserException(
-          "column '" + column.name() + "', row " + row + ": tensor value has " + bytes.length
-              + " bytes but " + t.sqlName() + " needs " + t.byteSize());
+          "column '"
+              + column.name()
+              + "', row "
+              + row
+              + ": tensor value has "
+              + bytes.length
+              + " bytes but "
+              + t.sqlName()
+              + " needs "
+              + t.byteSize());
     }
     vector.setSafe(index, bytes);
   }
@@ -287,7 +306,12 @@ public final class ArrowColumns {
     long v = toLong(column, row, value);
     if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
       throw new UserException(
-          "column '" + column.name() + "', row " + row + ": value " + v
+          "column '"
+              + column.name()
+              + "', row "
+              + row
+              + ": value "
+              + v
               + " is out of range for INTEGER");
     }
     return (int) v;
@@ -324,8 +348,16 @@ public final class ArrowColumns {
       shown = shown.substring(0, MAX_SHOWN_VALUE_CHARS) + "...";
     }
     return new UserException(
-        "column '" + column.name() + "', row " + row + ": expected " + column.type().sqlName()
-            + ", got " + value.getClass().getSimpleName() + " " + shown);
+        "column '"
+            + column.name()
+            + "', row "
+            + row
+            + ": expected "
+            + column.type().sqlName()
+            + ", got "
+            + value.getClass().getSimpleName()
+            + " "
+            + shown);
   }
 
   private static long toMicros(LocalDateTime dt) {

@@ -38,14 +38,14 @@ import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 
 /**
  * The catalog of one data directory: tables (Arrow IPC files), models with their weights and
- * checkpoints, the training log and tuning records. One process at a time holds a directory;
- * within it a catalog is shared by all connections and is thread-safe.
+ * checkpoints, the training log and tuning records. One process at a time holds a directory; within
+ * it a catalog is shared by all connections and is thread-safe.
  *
  * <p>Storage follows the database recipe: data files are immutable, uniquely named and written
  * atomically; the {@code MANIFEST} lists what is committed and is itself replaced atomically on
- * every change, so an object becomes visible exactly when its manifest entry is committed.
- * Opening the directory recovers from any crash: temp files are removed, files no manifest
- * references are collected, a torn training-log record is cut off.
+ * every change, so an object becomes visible exactly when its manifest entry is committed. Opening
+ * the directory recovers from any crash: temp files are removed, files no manifest references are
+ * collected, a torn training-log record is cut off.
  */
 public final class Catalog implements AutoCloseable {
   static final String TABLES_DIR = "tables";
@@ -55,6 +55,7 @@ public final class Catalog implements AutoCloseable {
   private static final String WEIGHTS_SUFFIX = ".weights";
   private static final String CHECKPOINT_SUFFIX = ".ckpt";
   private static final int MAX_FILE_NAME_PREFIX = 40;
+
   /** Checkpoint metadata key holding the epoch, so the file is self-describing. */
   private static final String EPOCH_META_KEY = "epoch";
 
@@ -63,6 +64,7 @@ public final class Catalog implements AutoCloseable {
   private final BufferAllocator allocator;
   private final TrainingLogFile trainingLog;
   private final Recovery recovery;
+
   /** Serializes commits; reads take the current manifest without locking. */
   private final ReentrantLock commitLock = new ReentrantLock();
 
@@ -77,7 +79,11 @@ public final class Catalog implements AutoCloseable {
   }
 
   private Catalog(
-      Path dir, DirectoryLock lock, Manifest manifest, TrainingLogFile trainingLog, Recovery recovery) {
+      Path dir,
+      DirectoryLock lock,
+      Manifest manifest,
+      TrainingLogFile trainingLog,
+      Recovery recovery) {
     this.dir = dir;
     this.lock = lock;
     this.manifest = manifest;
@@ -87,11 +93,11 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Opens (creating if missing) the catalog in {@code dataDir}, taking the directory's process
-   * lock and recovering from any earlier crash.
+   * Opens (creating if missing) the catalog in {@code dataDir}, taking the directory's process lock
+   * and recovering from any earlier crash.
    *
-   * @throws UserException if another process (or this one) has the directory open, the path is
-   *     not a usable directory, or the manifest is corrupt
+   * @throws UserException if another process (or this one) has the directory open, the path is not
+   *     a usable directory, or the manifest is corrupt
    */
   public static Catalog open(Path dataDir) {
     Path dir = dataDir.toAbsolutePath().normalize();
@@ -188,7 +194,8 @@ public final class Catalog implements AutoCloseable {
    * @return false if {@code ifNotExists} and the table already existed (nothing changed)
    * @throws UserException if the table exists and neither flag allows it, or both flags are set
    */
-  public boolean createTable(String name, List<ColumnDef> cols, boolean replace, boolean ifNotExists) {
+  public boolean createTable(
+      String name, List<ColumnDef> cols, boolean replace, boolean ifNotExists) {
     if (replace && ifNotExists) {
       throw new UserException("OR REPLACE and IF NOT EXISTS cannot be combined");
     }
@@ -204,8 +211,8 @@ public final class Catalog implements AutoCloseable {
 
   /**
    * Starts writing a table. CREATE fails if the name is taken, REPLACE swaps the whole table at
-   * commit, APPEND adds rows to an existing table ({@code cols} may be null to take the table's
-   * own columns; otherwise they must be the same).
+   * commit, APPEND adds rows to an existing table ({@code cols} may be null to take the table's own
+   * columns; otherwise they must be the same).
    */
   public TableWriter writeTable(String name, List<ColumnDef> cols, WriteMode mode) {
     checkOpen();
@@ -226,8 +233,12 @@ public final class Catalog implements AutoCloseable {
         }
         if (cols != null && !cols.equals(existing.columns())) {
           throw new UserException(
-              "cannot append to table '" + n + "': its columns are " + existing.columns()
-                  + " but the rows have " + cols);
+              "cannot append to table '"
+                  + n
+                  + "': its columns are "
+                  + existing.columns()
+                  + " but the rows have "
+                  + cols);
         }
         columns = existing.columns();
       }
@@ -250,7 +261,14 @@ public final class Catalog implements AutoCloseable {
     Path file = newDataFile(TABLES_DIR, name, TABLE_SUFFIX);
     AtomicFiles.commit(written, file);
     TableEntry entry =
-        new TableEntry(name, columns, relative(file), stats.rows(), stats.bytes(), stats.crc32c(), Instant.now());
+        new TableEntry(
+            name,
+            columns,
+            relative(file),
+            stats.rows(),
+            stats.bytes(),
+            stats.crc32c(),
+            Instant.now());
     commitWithFile(
         file,
         m -> {
@@ -270,22 +288,25 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Rewrites a table as its current rows followed by the rows in {@code pending}, then commits
-   * the new file if no other commit changed the table meanwhile (otherwise starts over from the
-   * new contents, so concurrent appends never lose rows).
+   * Rewrites a table as its current rows followed by the rows in {@code pending}, then commits the
+   * new file if no other commit changed the table meanwhile (otherwise starts over from the new
+   * contents, so concurrent appends never lose rows).
    */
-  private TableInfo appendTable(String name, List<ColumnDef> columns, Path pending) throws IOException {
+  private TableInfo appendTable(String name, List<ColumnDef> columns, Path pending)
+      throws IOException {
     while (true) {
       TableEntry base = manifest.tables().get(name);
       if (base == null) {
         throw new UserException("table '" + name + "' was dropped while rows were being appended");
       }
       if (!base.columns().equals(columns)) {
-        throw new UserException("table '" + name + "' was replaced with other columns while rows were being appended");
+        throw new UserException(
+            "table '" + name + "' was replaced with other columns while rows were being appended");
       }
       Path merged = AtomicFiles.tempPath(dir.resolve(TABLES_DIR), "append-" + safeFileName(name));
       TableFiles.Written stats;
-      try (BufferAllocator alloc = allocator.newChildAllocator("append:" + name, 0, Long.MAX_VALUE);
+      try (BufferAllocator alloc =
+              allocator.newChildAllocator("append:" + name, 0, Long.MAX_VALUE);
           VectorSchemaRoot root = VectorSchemaRoot.create(ArrowColumns.toSchema(columns), alloc);
           TableFiles.Sink sink = new TableFiles.Sink(merged, root)) {
         try (TableReader old = openTable(base)) {
@@ -309,7 +330,14 @@ public final class Catalog implements AutoCloseable {
       Path file = newDataFile(TABLES_DIR, name, TABLE_SUFFIX);
       AtomicFiles.commit(merged, file);
       TableEntry entry =
-          new TableEntry(name, columns, relative(file), stats.rows(), stats.bytes(), stats.crc32c(), base.created());
+          new TableEntry(
+              name,
+              columns,
+              relative(file),
+              stats.rows(),
+              stats.bytes(),
+              stats.crc32c(),
+              base.created());
       try {
         commitWithFile(
             file,
@@ -327,7 +355,8 @@ public final class Catalog implements AutoCloseable {
     }
   }
 
-  private static void copyLoaded(VectorSchemaRoot from, VectorSchemaRoot into, TableFiles.Sink sink) {
+  private static void copyLoaded(
+      VectorSchemaRoot from, VectorSchemaRoot into, TableFiles.Sink sink) {
     try (ArrowRecordBatch batch = new VectorUnloader(from).getRecordBatch()) {
       new VectorLoader(into).load(batch);
       sink.writeBatch(into);
@@ -400,8 +429,8 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Records a model definition without weights (status DEFINED). With {@code replace}, an
-   * existing model of that name is dropped together with its weights and checkpoint.
+   * Records a model definition without weights (status DEFINED). With {@code replace}, an existing
+   * model of that name is dropped together with its weights and checkpoint.
    *
    * @throws UserException if the name is taken and {@code replace} is false
    */
@@ -411,7 +440,9 @@ public final class Catalog implements AutoCloseable {
         m -> {
           if (!replace && m.models().containsKey(defined.name())) {
             throw new UserException(
-                "model '" + defined.name() + "' already exists; use CREATE OR REPLACE MODEL or DROP"
+                "model '"
+                    + defined.name()
+                    + "' already exists; use CREATE OR REPLACE MODEL or DROP"
                     + " MODEL first");
           }
           return m.withoutModel(defined.name()).withModel(new ModelEntry(defined, null));
@@ -454,7 +485,8 @@ public final class Catalog implements AutoCloseable {
             throw noSuchModel(n);
           }
           if (e.weightsFile() == null) {
-            throw new UserException("model '" + n + "' has no weights yet; run TRAIN MODEL " + n + " first");
+            throw new UserException(
+                "model '" + n + "' has no weights yet; run TRAIN MODEL " + n + " first");
           }
           return e;
         },
@@ -463,8 +495,8 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Replaces a model's metadata (e.g. after EVALUATE). Status and size on disk stay as the
-   * catalog recorded them, since they describe the weights file, which this does not touch.
+   * Replaces a model's metadata (e.g. after EVALUATE). Status and size on disk stay as the catalog
+   * recorded them, since they describe the weights file, which this does not touch.
    */
   public ModelInfo updateModelInfo(ModelInfo info) {
     ModelInfo[] result = new ModelInfo[1];
@@ -474,7 +506,8 @@ public final class Catalog implements AutoCloseable {
           if (e == null) {
             throw noSuchModel(info.name());
           }
-          result[0] = info.toBuilder().status(e.info().status()).sizeBytes(e.info().sizeBytes()).build();
+          result[0] =
+              info.toBuilder().status(e.info().status()).sizeBytes(e.info().sizeBytes()).build();
           return m.withModel(new ModelEntry(result[0], e.weightsFile()));
         });
     return result[0];
@@ -607,9 +640,9 @@ public final class Catalog implements AutoCloseable {
   // Commit and read machinery
 
   /**
-   * Applies a change to the manifest and makes it durable. The change runs under the commit
-   * lock against the latest state, so its checks (name taken, table still there) cannot race.
-   * Files the old state referenced and the new one does not are deleted afterwards.
+   * Applies a change to the manifest and makes it durable. The change runs under the commit lock
+   * against the latest state, so its checks (name taken, table still there) cannot race. Files the
+   * old state referenced and the new one does not are deleted afterwards.
    */
   private void commit(UnaryOperator<Manifest> change) {
     checkOpen();
@@ -644,7 +677,10 @@ public final class Catalog implements AutoCloseable {
     }
   }
 
-  /** {@link #commit} for a change that publishes a freshly written file; a rejected change deletes it. */
+  /**
+   * {@link #commit} for a change that publishes a freshly written file; a rejected change deletes
+   * it.
+   */
   private void commitWithFile(Path file, UnaryOperator<Manifest> change) {
     boolean[] applied = {false};
     try {
@@ -671,10 +707,11 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Reads the file a committed entry points at. A commit may delete that file between looking
-   * up the entry and opening it; then the manifest has changed and the lookup is repeated.
+   * Reads the file a committed entry points at. A commit may delete that file between looking up
+   * the entry and opening it; then the manifest has changed and the lookup is repeated.
    */
-  private <E, T> T readCommitted(Function<Manifest, E> locate, Function<E, String> fileOf, FileReading<E, T> read) {
+  private <E, T> T readCommitted(
+      Function<Manifest, E> locate, Function<E, String> fileOf, FileReading<E, T> read) {
     while (true) {
       Manifest m = manifest;
       E entry = locate.apply(m);
@@ -687,7 +724,9 @@ public final class Catalog implements AutoCloseable {
       } catch (NoSuchFileException e) {
         if (manifest == m) {
           throw new UserException(
-              "file " + file + " is missing from the data directory; restore it from a backup or"
+              "file "
+                  + file
+                  + " is missing from the data directory; restore it from a backup or"
                   + " drop the object that uses it");
         }
       } catch (IOException e) {
@@ -720,7 +759,8 @@ public final class Catalog implements AutoCloseable {
 
   /** A storage failure (disk full, permissions) as an error the user can act on. */
   static UserException storageError(String what, IOException e) {
-    String reason = e instanceof FileAlreadyExistsException ? "file exists: " + e.getMessage() : e.toString();
+    String reason =
+        e instanceof FileAlreadyExistsException ? "file exists: " + e.getMessage() : e.toString();
     return new UserException("storage error while " + what + ": " + reason, e);
   }
 
@@ -730,7 +770,9 @@ public final class Catalog implements AutoCloseable {
 
   private static UserException tableExists(String name) {
     return new UserException(
-        "table '" + name + "' already exists; use CREATE OR REPLACE TABLE, IF NOT EXISTS, or DROP"
+        "table '"
+            + name
+            + "' already exists; use CREATE OR REPLACE TABLE, IF NOT EXISTS, or DROP"
             + " TABLE first");
   }
 
@@ -745,8 +787,8 @@ public final class Catalog implements AutoCloseable {
   }
 
   /**
-   * Closes the catalog and releases the directory lock. Readers and writers must be closed
-   * first: the allocator reports any memory still held by them.
+   * Closes the catalog and releases the directory lock. Readers and writers must be closed first:
+   * the allocator reports any memory still held by them.
    */
   @Override
   public void close() {

@@ -3,8 +3,8 @@ package io.dlsql.catalog;
 import java.util.Locale;
 
 /**
- * One column of a table: its name (stored lower case, since names are case-insensitive), type
- * and whether it may hold nulls.
+ * One column of a table: its name (stored lower case, since names are case-insensitive), type and
+ * whether it may hold nulls.
  */
 public record ColumnDef(String name, ColumnType type, boolean nullable) {
   public ColumnDef {

@@ -4,9 +4,9 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * The type of a catalog column: one of the scalar SQL types ({@link ScalarType}) or a
- * fixed-shape tensor ({@link TensorType}). The textual form from {@link #sqlName()} is what the
- * manifest stores and what {@link #parse(String)} reads back.
+ * The type of a catalog column: one of the scalar SQL types ({@link ScalarType}) or a fixed-shape
+ * tensor ({@link TensorType}). The textual form from {@link #sqlName()} is what the manifest stores
+ * and what {@link #parse(String)} reads back.
  */
 public sealed interface ColumnType permits ScalarType, TensorType {
   ScalarType BOOLEAN = ScalarType.BOOLEAN;
@@ -30,8 +30,8 @@ public sealed interface ColumnType permits ScalarType, TensorType {
   Class<?> javaClass();
 
   /**
-   * Parses the text written by {@link #sqlName()}: a scalar type name or {@code TENSOR(d1, ...,
-   * dn) [UINT8|FLOAT32]} (element type defaults to UINT8).
+   * Parses the text written by {@link #sqlName()}: a scalar type name or {@code TENSOR(d1, ..., dn)
+   * [UINT8|FLOAT32]} (element type defaults to UINT8).
    */
   static ColumnType parse(String text) {
     String t = text.trim();

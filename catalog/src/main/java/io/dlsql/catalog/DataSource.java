@@ -3,9 +3,9 @@ package io.dlsql.catalog;
 import java.util.List;
 
 /**
- * An external data set the engine exposes as a table function (IDX, CSV): its columns and its
- * rows, readable any number of times. Sources that can fill Arrow buffers directly override
- * {@link #appendTo} to skip per-row objects.
+ * An external data set the engine exposes as a table function (IDX, CSV): its columns and its rows,
+ * readable any number of times. Sources that can fill Arrow buffers directly override {@link
+ * #appendTo} to skip per-row objects.
  */
 public interface DataSource {
   /** The columns every row has. */

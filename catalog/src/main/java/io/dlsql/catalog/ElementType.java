@@ -1,8 +1,8 @@
 package io.dlsql.catalog;
 
 /**
- * The element type of a tensor column: how many little-endian bytes one element takes and how
- * to read it. Images are stored as UINT8 and normalized later by the executor; FLOAT32 holds
+ * The element type of a tensor column: how many little-endian bytes one element takes and how to
+ * read it. Images are stored as UINT8 and normalized later by the executor; FLOAT32 holds
  * already-preprocessed data.
  */
 public enum ElementType {

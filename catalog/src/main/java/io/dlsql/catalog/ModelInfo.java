@@ -9,8 +9,8 @@ import java.util.Objects;
 
 /**
  * Everything the catalog records about one model variant: its definition, lineage (kind, parent,
- * the statement that made it), training state, and measured quality and cost, so that the
- * Pareto frontier of variants is an ordinary query. Nullable figures are null until measured.
+ * the statement that made it), training state, and measured quality and cost, so that the Pareto
+ * frontier of variants is an ordinary query. Nullable figures are null until measured.
  *
  * @param name model name, stored lower case
  * @param definition the CREATE MODEL text (architecture) the model was defined with
@@ -123,8 +123,20 @@ public record ModelInfo(
 
   @Override
   public String toString() {
-    return "ModelInfo[" + name + ", kind=" + kind + ", status=" + status + ", input=" + inputName
-        + Arrays.toString(inputDims) + ", classes=" + classes + ", parent=" + parent + "]";
+    return "ModelInfo["
+        + name
+        + ", kind="
+        + kind
+        + ", status="
+        + status
+        + ", input="
+        + inputName
+        + Arrays.toString(inputDims)
+        + ", classes="
+        + classes
+        + ", parent="
+        + parent
+        + "]";
   }
 
   /** Mutable builder for {@link ModelInfo}; every setter returns the builder. */
@@ -290,9 +302,28 @@ public record ModelInfo(
     }
 
     public ModelInfo build() {
-      return new ModelInfo(name, definition, kind, parent, statement, created, status, inputName,
-          inputDims, labelColumn, classes, parameterCount, sizeBytes, epochsTrained, lastTrainLoss,
-          accuracy, loss, latencyMs, throughput, peakMemoryBytes, properties);
+      return new ModelInfo(
+          name,
+          definition,
+          kind,
+          parent,
+          statement,
+          created,
+          status,
+          inputName,
+          inputDims,
+          labelColumn,
+          classes,
+          parameterCount,
+          sizeBytes,
+          epochsTrained,
+          lastTrainLoss,
+          accuracy,
+          loss,
+          latencyMs,
+          throughput,
+          peakMemoryBytes,
+          properties);
     }
   }
 }

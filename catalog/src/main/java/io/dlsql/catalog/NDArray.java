@@ -30,7 +30,13 @@ public record NDArray(int[] shape, DType dtype, ByteBuffer data) {
     long expected = count * dtype.byteSize();
     if (data.remaining() != expected) {
       throw new IllegalArgumentException(
-          "array " + Arrays.toString(shape) + " " + dtype + " needs " + expected + " bytes, got "
+          "array "
+              + Arrays.toString(shape)
+              + " "
+              + dtype
+              + " needs "
+              + expected
+              + " bytes, got "
               + data.remaining());
     }
     data = data.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);

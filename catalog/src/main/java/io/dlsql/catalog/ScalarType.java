@@ -5,8 +5,8 @@ import java.time.LocalDate;
 import java.util.Locale;
 
 /**
- * The scalar SQL column types the catalog stores. Row values use the boxed Java class from
- * {@link #javaClass()}; TIMESTAMP has no time zone (wall-clock time, stored as microseconds).
+ * The scalar SQL column types the catalog stores. Row values use the boxed Java class from {@link
+ * #javaClass()}; TIMESTAMP has no time zone (wall-clock time, stored as microseconds).
  */
 public enum ScalarType implements ColumnType {
   BOOLEAN(Boolean.class),

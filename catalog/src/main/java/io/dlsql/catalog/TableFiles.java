@@ -13,8 +13,8 @@ import org.apache.arrow.vector.ipc.ArrowFileWriter;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 
 /**
- * Writing table data files: an Arrow IPC file built batch by batch in a temp file, with its
- * size and CRC32C computed on the way out so the manifest can record them.
+ * Writing table data files: an Arrow IPC file built batch by batch in a temp file, with its size
+ * and CRC32C computed on the way out so the manifest can record them.
  */
 final class TableFiles {
   private TableFiles() {}
@@ -33,7 +33,8 @@ final class TableFiles {
 
     Sink(Path path, VectorSchemaRoot root) throws IOException {
       this.path = path;
-      this.channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      this.channel =
+          FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       try {
         this.summed = new Checksums.ChecksumChannel(channel);
         this.writer = new ArrowFileWriter(root, null, summed);
@@ -77,10 +78,11 @@ final class TableFiles {
   }
 
   /**
-   * Copies every batch of {@code from} into {@code sink} through {@code into} (a root with the
-   * same schema that the sink writes from). Buffers move by reference, not by value.
+   * Copies every batch of {@code from} into {@code sink} through {@code into} (a root with the same
+   * schema that the sink writes from). Buffers move by reference, not by value.
    */
-  static void copyBatches(ArrowFileReader from, VectorSchemaRoot into, Sink sink) throws IOException {
+  static void copyBatches(ArrowFileReader from, VectorSchemaRoot into, Sink sink)
+      throws IOException {
     VectorSchemaRoot source = from.getVectorSchemaRoot();
     VectorLoader loader = new VectorLoader(into);
     while (from.loadNextBatch()) {

@@ -6,8 +6,8 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * What the catalog knows about a committed table: its columns, row count, the size of its data
- * file and when the table was first created.
+ * What the catalog knows about a committed table: its columns, row count, the size of its data file
+ * and when the table was first created.
  */
 public record TableInfo(
     String name, List<ColumnDef> columns, long rowCount, long bytesOnDisk, Instant created) {

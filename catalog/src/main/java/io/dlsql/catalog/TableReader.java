@@ -16,10 +16,10 @@ import org.apache.arrow.vector.ipc.message.ArrowBlock;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Reads one committed table: its schema, its record batches (by index or in order) and a row
- * view for the SQL adapter. The data file is verified against the checksum in the manifest when
- * the reader opens. Batches are loaded into one shared {@link VectorSchemaRoot}, valid until
- * the next load; use one reader per thread.
+ * Reads one committed table: its schema, its record batches (by index or in order) and a row view
+ * for the SQL adapter. The data file is verified against the checksum in the manifest when the
+ * reader opens. Batches are loaded into one shared {@link VectorSchemaRoot}, valid until the next
+ * load; use one reader per thread.
  */
 public final class TableReader implements AutoCloseable {
   private final TableInfo info;
@@ -27,7 +27,8 @@ public final class TableReader implements AutoCloseable {
   private final ArrowFileReader reader;
   private final List<ArrowBlock> blocks;
 
-  private TableReader(TableInfo info, BufferAllocator allocator, ArrowFileReader reader, List<ArrowBlock> blocks) {
+  private TableReader(
+      TableInfo info, BufferAllocator allocator, ArrowFileReader reader, List<ArrowBlock> blocks) {
     this.info = info;
     this.allocator = allocator;
     this.reader = reader;
@@ -38,7 +39,8 @@ public final class TableReader implements AutoCloseable {
    * Opens a data file, checking its size and CRC32C against what the manifest recorded and its
    * schema against the table's columns.
    */
-  static TableReader open(Path file, TableInfo info, long expectedBytes, int expectedCrc, BufferAllocator parent)
+  static TableReader open(
+      Path file, TableInfo info, long expectedBytes, int expectedCrc, BufferAllocator parent)
       throws IOException {
     FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
     BufferAllocator allocator = null;
@@ -46,7 +48,8 @@ public final class TableReader implements AutoCloseable {
     try {
       long size = channel.size();
       if (size != expectedBytes) {
-        throw Checksums.corrupt(file, "size " + size + " bytes, the manifest says " + expectedBytes);
+        throw Checksums.corrupt(
+            file, "size " + size + " bytes, the manifest says " + expectedBytes);
       }
       if (Checksums.of(channel, size) != expectedCrc) {
         throw Checksums.corrupt(file, "checksum mismatch");
@@ -55,7 +58,8 @@ public final class TableReader implements AutoCloseable {
       reader = new ArrowFileReader(channel, allocator);
       List<ColumnDef> columns = ArrowColumns.fromSchema(reader.getVectorSchemaRoot().getSchema());
       if (!columns.equals(info.columns())) {
-        throw Checksums.corrupt(file, "its columns " + columns + " differ from the catalog's " + info.columns());
+        throw Checksums.corrupt(
+            file, "its columns " + columns + " differ from the catalog's " + info.columns());
       }
       return new TableReader(info, allocator, reader, reader.getRecordBlocks());
     } catch (IOException | RuntimeException e) {
@@ -97,13 +101,14 @@ public final class TableReader implements AutoCloseable {
   }
 
   /**
-   * Loads batch {@code index} and returns the shared root holding it (valid until the next load
-   * or close).
+   * Loads batch {@code index} and returns the shared root holding it (valid until the next load or
+   * close).
    */
   public VectorSchemaRoot loadBatch(int index) {
     try {
       if (!reader.loadRecordBatch(blocks.get(index))) {
-        throw new IllegalStateException("batch " + index + " of table '" + info.name() + "' did not load");
+        throw new IllegalStateException(
+            "batch " + index + " of table '" + info.name() + "' did not load");
       }
       return root();
     } catch (IOException e) {

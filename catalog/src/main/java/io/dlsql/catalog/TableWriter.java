@@ -14,10 +14,10 @@ import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 
 /**
- * Writes the rows of one table: appended rows are validated, gathered into record batches of
- * a few thousand rows and written to a temp Arrow IPC file; nothing is visible to readers until
- * {@link #commit()} publishes the file in the manifest. Closing without commit aborts. Use from
- * one thread.
+ * Writes the rows of one table: appended rows are validated, gathered into record batches of a few
+ * thousand rows and written to a temp Arrow IPC file; nothing is visible to readers until {@link
+ * #commit()} publishes the file in the manifest. Closing without commit aborts. Use from one
+ * thread.
  */
 public final class TableWriter implements AutoCloseable {
   /** Upper bound on rows per record batch. */
@@ -55,12 +55,15 @@ public final class TableWriter implements AutoCloseable {
     this.columns = columns;
     this.mode = mode;
     this.batchRows = batchRowsFor(columns);
-    this.allocator = catalog.allocator().newChildAllocator("table-writer:" + name, 0, Long.MAX_VALUE);
+    this.allocator =
+        catalog.allocator().newChildAllocator("table-writer:" + name, 0, Long.MAX_VALUE);
     VectorSchemaRoot r = null;
     try {
       r = VectorSchemaRoot.create(ArrowColumns.toSchema(columns), allocator);
       this.root = r;
-      this.sink = new TableFiles.Sink(AtomicFiles.tempPath(tablesDir, "write-" + Catalog.safeFileName(name)), r);
+      this.sink =
+          new TableFiles.Sink(
+              AtomicFiles.tempPath(tablesDir, "write-" + Catalog.safeFileName(name)), r);
     } catch (IOException | RuntimeException e) {
       if (r != null) {
         r.close();
@@ -94,8 +97,8 @@ public final class TableWriter implements AutoCloseable {
   }
 
   /**
-   * The writer's own allocator, for sources that build batches to pass to {@link
-   * #appendBatch}; it is closed with the writer.
+   * The writer's own allocator, for sources that build batches to pass to {@link #appendBatch}; it
+   * is closed with the writer.
    */
   public BufferAllocator allocator() {
     return allocator;
@@ -107,19 +110,28 @@ public final class TableWriter implements AutoCloseable {
   }
 
   /**
-   * Appends one row. Values are Java objects as in {@link ColumnType#javaClass()} (integral
-   * types widen, {@code float[]} is accepted for FLOAT32 tensors).
+   * Appends one row. Values are Java objects as in {@link ColumnType#javaClass()} (integral types
+   * widen, {@code float[]} is accepted for FLOAT32 tensors).
    *
-   * @throws UserException naming the column and row when a value does not fit its column; the
-   *     row is not added and the writer stays usable
+   * @throws UserException naming the column and row when a value does not fit its column; the row
+   *     is not added and the writer stays usable
    */
   public void appendRow(Object[] values) {
     checkOpen();
     long rowNumber = rowCount + 1;
     if (values.length != columns.size()) {
       throw new UserException(
-          "row " + rowNumber + " of table '" + name + "' has " + values.length + " values but the"
-              + " table has " + columns.size() + " columns " + ArrowColumns.names(columns));
+          "row "
+              + rowNumber
+              + " of table '"
+              + name
+              + "' has "
+              + values.length
+              + " values but the"
+              + " table has "
+              + columns.size()
+              + " columns "
+              + ArrowColumns.names(columns));
     }
     if (!vectorsAllocated) {
       for (FieldVector v : root.getFieldVectors()) {
@@ -148,16 +160,28 @@ public final class TableWriter implements AutoCloseable {
     List<FieldVector> source = batch.getFieldVectors();
     if (source.size() != columns.size()) {
       throw new UserException(
-          "a batch with " + source.size() + " columns cannot be written to table '" + name
-              + "' with " + columns.size() + " columns " + ArrowColumns.names(columns));
+          "a batch with "
+              + source.size()
+              + " columns cannot be written to table '"
+              + name
+              + "' with "
+              + columns.size()
+              + " columns "
+              + ArrowColumns.names(columns));
     }
     for (int c = 0; c < columns.size(); c++) {
       ColumnDef target = columns.get(c);
       ColumnDef given = ArrowColumns.fromField(source.get(c).getField());
       if (!given.type().equals(target.type())) {
         throw new UserException(
-            "column '" + target.name() + "' of table '" + name + "' is " + target.type().sqlName()
-                + " but the data has " + given.type().sqlName());
+            "column '"
+                + target.name()
+                + "' of table '"
+                + name
+                + "' is "
+                + target.type().sqlName()
+                + " but the data has "
+                + given.type().sqlName());
       }
       if (!target.nullable() && source.get(c).getNullCount() > 0) {
         int firstNull = 0;
@@ -165,7 +189,10 @@ public final class TableWriter implements AutoCloseable {
           firstNull++;
         }
         throw new UserException(
-            "column '" + target.name() + "', row " + (rowCount + firstNull + 1)
+            "column '"
+                + target.name()
+                + "', row "
+                + (rowCount + firstNull + 1)
                 + ": null in a NOT NULL column");
       }
     }
@@ -196,8 +223,8 @@ public final class TableWriter implements AutoCloseable {
    * Publishes the rows: CREATE and REPLACE commit the written file as the table; APPEND writes a
    * new file holding the old rows and these, then commits it. Afterwards the writer is closed.
    *
-   * @throws UserException if CREATE finds the name taken or APPEND finds the table gone or
-   *     changed to other columns; nothing is published then
+   * @throws UserException if CREATE finds the name taken or APPEND finds the table gone or changed
+   *     to other columns; nothing is published then
    */
   public TableInfo commit() {
     checkOpen();

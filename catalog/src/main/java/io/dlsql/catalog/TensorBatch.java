@@ -4,15 +4,15 @@ import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.vector.BitVectorHelper;
-import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
- * The tensor column of one record batch as raw off-heap memory: {@code rowCount} rows of
- * {@code type.byteSize()} little-endian bytes each, back to back, so training data can be
- * bulk-copied without per-row objects. Valid only while the batch it came from is loaded.
- * Slots of null rows hold zeros; check {@link #isNull(int)} where the column is nullable.
+ * The tensor column of one record batch as raw off-heap memory: {@code rowCount} rows of {@code
+ * type.byteSize()} little-endian bytes each, back to back, so training data can be bulk-copied
+ * without per-row objects. Valid only while the batch it came from is loaded. Slots of null rows
+ * hold zeros; check {@link #isNull(int)} where the column is nullable.
  */
 public record TensorBatch(TensorType type, int rowCount, ArrowBuf data, ArrowBuf validity) {
   /** The tensor column {@code column} (case-insensitive) of the loaded batch. */

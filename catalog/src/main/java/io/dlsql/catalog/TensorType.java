@@ -4,9 +4,9 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * A fixed-shape tensor column type, e.g. {@code TENSOR(1, 28, 28) UINT8}. One row holds
- * {@link #elementCount()} elements; row values are {@code byte[]} of {@link #byteSize()}
- * little-endian bytes.
+ * A fixed-shape tensor column type, e.g. {@code TENSOR(1, 28, 28) UINT8}. One row holds {@link
+ * #elementCount()} elements; row values are {@code byte[]} of {@link #byteSize()} little-endian
+ * bytes.
  *
  * @param dims the shape of one row's tensor (every dimension at least 1)
  * @param elementType how each element is stored
@@ -26,8 +26,7 @@ public record TensorType(int[] dims, ElementType elementType) implements ColumnT
     long bytes = elementType.byteSize();
     for (int d : dims) {
       if (d < 1) {
-        throw new UserException(
-            "tensor dimensions must be positive, got " + Arrays.toString(dims));
+        throw new UserException("tensor dimensions must be positive, got " + Arrays.toString(dims));
       }
       bytes *= d;
       if (bytes > MAX_ROW_BYTES) {

@@ -5,9 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.SequencedMap;
 
 /**
- * The weights (or the full training state) of a model: an ordered map from array name (e.g.
- * {@code "conv1.weight"}) to array. The order is the order arrays were added and is preserved
- * on disk.
+ * The weights (or the full training state) of a model: an ordered map from array name (e.g. {@code
+ * "conv1.weight"}) to array. The order is the order arrays were added and is preserved on disk.
  */
 public record WeightSet(SequencedMap<String, NDArray> arrays) {
   public WeightSet {

@@ -5,9 +5,9 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * A second process for the lock and crash tests. {@code open DIR} opens the catalog and reports
- * the outcome; {@code hold DIR} opens it and waits; {@code train DIR} simulates a trainer that
- * saves a checkpoint, a model and a log row per epoch until it is killed.
+ * A second process for the lock and crash tests. {@code open DIR} opens the catalog and reports the
+ * outcome; {@code hold DIR} opens it and waits; {@code train DIR} simulates a trainer that saves a
+ * checkpoint, a model and a log row per epoch until it is killed.
  */
 public final class CatalogChild {
   private CatalogChild() {}
@@ -37,7 +37,8 @@ public final class CatalogChild {
           c.saveCheckpoint("m", epoch, w, Map.of("epoch_tag", Integer.toString(epoch)));
           c.saveModel(c.model("m").orElseThrow().toBuilder().epochsTrained(epoch).build(), w);
           c.appendTrainingLog(
-              new TrainingLogRow("m", "run", epoch, 1.0 / epoch, 0.5, null, null, 0.1, 0.01, 1, 1, Instant.now()));
+              new TrainingLogRow(
+                  "m", "run", epoch, 1.0 / epoch, 0.5, null, null, 0.1, 0.01, 1, 1, Instant.now()));
           System.out.println("EPOCH " + epoch);
           System.out.flush();
         }

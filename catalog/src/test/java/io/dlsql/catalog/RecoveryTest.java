@@ -62,7 +62,9 @@ class RecoveryTest {
     flipByte(file, Files.size(file) / 2);
     try (Catalog c = Catalog.open(dir)) {
       UserException e = assertThrows(UserException.class, () -> c.readTable("t"));
-      assertTrue(e.getMessage().contains(file.getFileName().toString()) && e.getMessage().contains("corrupt"),
+      assertTrue(
+          e.getMessage().contains(file.getFileName().toString())
+              && e.getMessage().contains("corrupt"),
           e.getMessage());
       assertEquals(100, c.table("t").orElseThrow().rowCount(), "metadata still readable");
     }
@@ -95,7 +97,9 @@ class RecoveryTest {
     byte[] good = Files.readAllBytes(manifest);
     flipByte(manifest, 20);
     UserException e = assertThrows(UserException.class, () -> Catalog.open(dir));
-    assertTrue(e.getMessage().contains(Manifest.FILE_NAME) && e.getMessage().contains("checksum"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(Manifest.FILE_NAME) && e.getMessage().contains("checksum"),
+        e.getMessage());
     Files.write(manifest, good);
     try (Catalog c = Catalog.open(dir)) {
       assertTrue(c.table("t").isPresent());
@@ -143,7 +147,8 @@ class RecoveryTest {
     Path log = dir.resolve(TrainingLogFile.FILE_NAME);
     long good = Files.size(log);
     // A record cut short: its length says 80 bytes, only 10 made it to disk.
-    Files.write(log, new byte[] {0, 0, 0, 80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, StandardOpenOption.APPEND);
+    Files.write(
+        log, new byte[] {0, 0, 0, 80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, StandardOpenOption.APPEND);
     try (Catalog c = Catalog.open(dir)) {
       assertEquals(List.of(logRow(1), logRow(2)), c.trainingLog());
       assertEquals(good, Files.size(log));
@@ -182,12 +187,19 @@ class RecoveryTest {
         cmd.add(arg);
       }
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CatalogChild.class.getName(), mode, dir.toString()));
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            CatalogChild.class.getName(),
+            mode,
+            dir.toString()));
     return new ProcessBuilder(cmd).redirectErrorStream(true).start();
   }
 
   private static String readLine(Process p) throws IOException {
-    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line;
     while ((line = r.readLine()) != null) {
       // Skip JVM and logging warnings; the child's own answer is one of these.
@@ -204,8 +216,11 @@ class RecoveryTest {
       Process child = startChild("open", dir);
       String line = readLine(child);
       assertTrue(child.waitFor(CHILD_TIMEOUT_SECONDS, TimeUnit.SECONDS));
-      assertTrue(line.startsWith("REFUSED") && line.contains("in use by another dlsql process")
-          && line.contains("pid " + ProcessHandle.current().pid()), line);
+      assertTrue(
+          line.startsWith("REFUSED")
+              && line.contains("in use by another dlsql process")
+              && line.contains("pid " + ProcessHandle.current().pid()),
+          line);
     }
     Process child = startChild("open", dir);
     String line = readLine(child);
@@ -216,7 +231,8 @@ class RecoveryTest {
   @Test
   void killDashNineDuringTrainingLeavesTheLastCompletedEpochLoadable() throws Exception {
     Process child = startChild("train", dir);
-    BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
     int lastReported = 0;
     final int epochsBeforeKill = 5;
     String line;
@@ -231,10 +247,14 @@ class RecoveryTest {
     try (Catalog c = Catalog.open(dir)) {
       Checkpoint cp = c.checkpoint("m").orElseThrow();
       assertTrue(cp.epoch() >= lastReported, "checkpoint epoch " + cp.epoch());
-      assertEquals(ModelStorageTest.weights(cp.epoch()), cp.state(), "checkpoint matches its epoch");
+      assertEquals(
+          ModelStorageTest.weights(cp.epoch()), cp.state(), "checkpoint matches its epoch");
       assertEquals(Integer.toString(cp.epoch()), cp.meta().get("epoch_tag"));
       ModelInfo m = c.model("m").orElseThrow();
-      assertEquals(ModelStorageTest.weights(m.epochsTrained()), c.loadWeights("m"), "model matches its metadata");
+      assertEquals(
+          ModelStorageTest.weights(m.epochsTrained()),
+          c.loadWeights("m"),
+          "model matches its metadata");
       assertTrue(c.trainingLog().size() >= lastReported);
       for (int i = 0; i < c.trainingLog().size(); i++) {
         assertEquals(i + 1, c.trainingLog().get(i).epoch());

@@ -99,7 +99,8 @@ class TableStorageTest {
   @Test
   void manyRowsSplitIntoBatchesAndTensorMemoryIsContiguous() {
     int n = TableWriter.MAX_BATCH_ROWS * 2 + 17;
-    List<ColumnDef> cols = List.of(ColumnDef.notNull("image", IMAGE), ColumnDef.notNull("label", ColumnType.INTEGER));
+    List<ColumnDef> cols =
+        List.of(ColumnDef.notNull("image", IMAGE), ColumnDef.notNull("label", ColumnType.INTEGER));
     try (Catalog c = Catalog.open(dir)) {
       try (TableWriter w = c.writeTable("t", cols, WriteMode.CREATE)) {
         for (int i = 0; i < n; i++) {
@@ -118,7 +119,9 @@ class TableStorageTest {
           for (int row = 0; row < t.rowCount(); row++) {
             int global = seen + row;
             for (int k = 0; k < t.rowBytes(); k++) {
-              assertEquals((byte) (global * 7 + k), seg.get(ValueLayout.JAVA_BYTE, (long) row * t.rowBytes() + k));
+              assertEquals(
+                  (byte) (global * 7 + k),
+                  seg.get(ValueLayout.JAVA_BYTE, (long) row * t.rowBytes() + k));
             }
             assertFalse(t.isNull(row));
           }
@@ -165,7 +168,9 @@ class TableStorageTest {
       UserException e =
           assertThrows(
               UserException.class,
-              () -> c.writeTable("t", List.of(ColumnDef.of("x", ColumnType.VARCHAR)), WriteMode.APPEND));
+              () ->
+                  c.writeTable(
+                      "t", List.of(ColumnDef.of("x", ColumnType.VARCHAR)), WriteMode.APPEND));
       assertTrue(e.getMessage().contains("cannot append"), e.getMessage());
       assertThrows(UserException.class, () -> c.writeTable("missing", null, WriteMode.APPEND));
     }
@@ -177,7 +182,8 @@ class TableStorageTest {
     List<ColumnDef> b = List.of(ColumnDef.of("b", ColumnType.VARCHAR));
     try (Catalog c = Catalog.open(dir)) {
       assertTrue(c.createTable("T1", a, false, false));
-      UserException exists = assertThrows(UserException.class, () -> c.createTable("t1", b, false, false));
+      UserException exists =
+          assertThrows(UserException.class, () -> c.createTable("t1", b, false, false));
       assertTrue(exists.getMessage().contains("already exists"), exists.getMessage());
       assertFalse(c.createTable("t1", b, false, true));
       assertEquals(a, c.table("t1").orElseThrow().columns());
@@ -236,16 +242,22 @@ class TableStorageTest {
     try (Catalog c = Catalog.open(dir);
         TableWriter w = c.writeTable("t", cols, WriteMode.CREATE)) {
       w.appendRow(new Object[] {1, new byte[IMAGE.byteSize()]});
-      UserException wrongType = assertThrows(UserException.class, () -> w.appendRow(new Object[] {"two", null}));
+      UserException wrongType =
+          assertThrows(UserException.class, () -> w.appendRow(new Object[] {"two", null}));
       assertTrue(wrongType.getMessage().contains("column 'id', row 2"), wrongType.getMessage());
-      UserException nul = assertThrows(UserException.class, () -> w.appendRow(new Object[] {null, null}));
+      UserException nul =
+          assertThrows(UserException.class, () -> w.appendRow(new Object[] {null, null}));
       assertTrue(nul.getMessage().contains("NOT NULL"), nul.getMessage());
-      UserException shape = assertThrows(UserException.class, () -> w.appendRow(new Object[] {2, new byte[5]}));
-      assertTrue(shape.getMessage().contains("column 'image', row 2") && shape.getMessage().contains("5 bytes"),
+      UserException shape =
+          assertThrows(UserException.class, () -> w.appendRow(new Object[] {2, new byte[5]}));
+      assertTrue(
+          shape.getMessage().contains("column 'image', row 2")
+              && shape.getMessage().contains("5 bytes"),
           shape.getMessage());
       UserException arity = assertThrows(UserException.class, () -> w.appendRow(new Object[] {2}));
       assertTrue(arity.getMessage().contains("2 columns"), arity.getMessage());
-      UserException range = assertThrows(UserException.class, () -> w.appendRow(new Object[] {1L << 40, null}));
+      UserException range =
+          assertThrows(UserException.class, () -> w.appendRow(new Object[] {1L << 40, null}));
       assertTrue(range.getMessage().contains("out of range"), range.getMessage());
       // A rejected row does not poison the writer.
       w.appendRow(new Object[] {2L, null});
@@ -260,7 +272,14 @@ class TableStorageTest {
       UserException e =
           assertThrows(
               UserException.class,
-              () -> c.createTable("t", List.of(ColumnDef.of("A", ColumnType.INTEGER), ColumnDef.of("a", ColumnType.INTEGER)), false, false));
+              () ->
+                  c.createTable(
+                      "t",
+                      List.of(
+                          ColumnDef.of("A", ColumnType.INTEGER),
+                          ColumnDef.of("a", ColumnType.INTEGER)),
+                      false,
+                      false));
       assertTrue(e.getMessage().contains("two columns named 'a'"), e.getMessage());
     }
   }

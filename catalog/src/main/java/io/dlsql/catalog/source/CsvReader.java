@@ -22,13 +22,14 @@ import java.util.NoSuchElementException;
 import java.util.regex.Pattern;
 
 /**
- * Reads UTF-8 CSV files as a table function. The first pass infers each column's type from all
- * its values (BOOLEAN, INTEGER, BIGINT, DOUBLE, or else VARCHAR; an empty unquoted field is
- * NULL); {@link DataSource#rows()} then streams the file again, converting each field.
+ * Reads UTF-8 CSV files as a table function. The first pass infers each column's type from all its
+ * values (BOOLEAN, INTEGER, BIGINT, DOUBLE, or else VARCHAR; an empty unquoted field is NULL);
+ * {@link DataSource#rows()} then streams the file again, converting each field.
  */
 public final class CsvReader {
   private static final Pattern INTEGER = Pattern.compile("[+-]?\\d+");
-  private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+  private static final Pattern DECIMAL =
+      Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
   private static final char BYTE_ORDER_MARK = '\uFEFF';
   private static final String GENERATED_COLUMN_PREFIX = "c";
 
@@ -37,8 +38,8 @@ public final class CsvReader {
   /**
    * Reads the file once to find its columns and their types.
    *
-   * @throws UserException for a missing or unreadable file, an empty file, or a record whose
-   *     field count differs from the first record's (naming the line)
+   * @throws UserException for a missing or unreadable file, an empty file, or a record whose field
+   *     count differs from the first record's (naming the line)
    */
   public static CsvSource read(Path file, CsvOptions options) {
     List<String> names = null;
@@ -67,7 +68,8 @@ public final class CsvReader {
     for (int i = 0; i < names.size(); i++) {
       columns.add(new ColumnDef(names.get(i), guesses.get(i).type(), guesses.get(i).sawNull));
     }
-    return new CsvSource(file, options, ArrowColumns.validateColumns(file.getFileName().toString(), columns));
+    return new CsvSource(
+        file, options, ArrowColumns.validateColumns(file.getFileName().toString(), columns));
   }
 
   private static void observe(List<TypeGuess> guesses, List<Field> record) {
@@ -218,8 +220,14 @@ public final class CsvReader {
         };
       } catch (NumberFormatException e) {
         throw new UserException(
-            "CSV file " + file + " changed while being read: '" + t + "' in column '" + c.name()
-                + "' is not " + c.type().sqlName());
+            "CSV file "
+                + file
+                + " changed while being read: '"
+                + t
+                + "' in column '"
+                + c.name()
+                + "' is not "
+                + c.type().sqlName());
       }
     }
   }
@@ -248,7 +256,13 @@ public final class CsvReader {
     void checkWidth(List<Field> record, int expected) {
       if (record.size() != expected) {
         throw new UserException(
-            "CSV file " + file + ", line " + recordLine + ": " + record.size() + " fields, expected "
+            "CSV file "
+                + file
+                + ", line "
+                + recordLine
+                + ": "
+                + record.size()
+                + " fields, expected "
                 + expected);
       }
     }

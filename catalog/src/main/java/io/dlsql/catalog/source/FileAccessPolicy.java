@@ -9,9 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Which files SQL statements may read: only those under a list of allowed directories, judged
- * on real paths so that {@code ..} and symbolic links cannot escape. Callers open the path
- * {@link #check} returns, not the one they were given.
+ * Which files SQL statements may read: only those under a list of allowed directories, judged on
+ * real paths so that {@code ..} and symbolic links cannot escape. Callers open the path {@link
+ * #check} returns, not the one they were given.
  */
 public final class FileAccessPolicy {
   private final List<Path> allowed;
@@ -53,12 +53,12 @@ public final class FileAccessPolicy {
   }
 
   /**
-   * Resolves {@code path} to its real path and checks that it is a readable regular file under
-   * an allowed directory.
+   * Resolves {@code path} to its real path and checks that it is a readable regular file under an
+   * allowed directory.
    *
    * @return the real path, which the caller should open
-   * @throws UserException naming the path and the allowed directories if it is outside them,
-   *     or saying that it does not exist or is not a file
+   * @throws UserException naming the path and the allowed directories if it is outside them, or
+   *     saying that it does not exist or is not a file
    */
   public Path check(Path path) {
     Path abs = path.toAbsolutePath().normalize();
@@ -88,8 +88,8 @@ public final class FileAccessPolicy {
   }
 
   /**
-   * An allowed directory may itself be reached through a link (e.g. {@code /tmp} on macOS), so
-   * a spelled path under the link's name is judged by the real path of its parent directory.
+   * An allowed directory may itself be reached through a link (e.g. {@code /tmp} on macOS), so a
+   * spelled path under the link's name is judged by the real path of its parent directory.
    */
   private boolean isAllowedAfterResolvingParents(Path abs) {
     Path parent = abs.getParent();
@@ -113,9 +113,15 @@ public final class FileAccessPolicy {
   }
 
   private UserException refused(Path given, Path resolved) {
-    String via = given.toAbsolutePath().normalize().equals(resolved) ? "" : " (resolves to " + resolved + ")";
+    String via =
+        given.toAbsolutePath().normalize().equals(resolved)
+            ? ""
+            : " (resolves to " + resolved + ")";
     return new UserException(
-        "reading " + given + via + " is not allowed: files must be under "
+        "reading "
+            + given
+            + via
+            + " is not allowed: files must be under "
             + (allowed.isEmpty() ? "(no directories are allowed)" : allowed.toString())
             + "; ask the administrator to add the directory to the allowed list");
   }

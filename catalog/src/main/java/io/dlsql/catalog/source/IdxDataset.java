@@ -15,15 +15,15 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.function.Consumer;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 
 /**
- * A validated IDX image set (with labels, if given) held in memory: rows {@code (id INTEGER,
- * image TENSOR(1, rows, cols) UINT8, label INTEGER)} where {@code id} is the 0-based position in
- * the file. Arrow batches are filled by bulk copies, without per-image objects.
+ * A validated IDX image set (with labels, if given) held in memory: rows {@code (id INTEGER, image
+ * TENSOR(1, rows, cols) UINT8, label INTEGER)} where {@code id} is the 0-based position in the
+ * file. Arrow batches are filled by bulk copies, without per-image objects.
  */
 public final class IdxDataset implements DataSource {
   /** Rows per Arrow batch when appending to a table. */
@@ -40,7 +40,14 @@ public final class IdxDataset implements DataSource {
   private final byte[] labels;
   private final List<ColumnDef> columns;
 
-  IdxDataset(Path imagesFile, Path labelsFile, int count, int rows, int cols, byte[] images, byte[] labels) {
+  IdxDataset(
+      Path imagesFile,
+      Path labelsFile,
+      int count,
+      int rows,
+      int cols,
+      byte[] images,
+      byte[] labels) {
     this.imagesFile = imagesFile;
     this.labelsFile = labelsFile;
     this.count = count;
@@ -131,13 +138,15 @@ public final class IdxDataset implements DataSource {
   }
 
   /**
-   * Fills Arrow batches of up to {@code batchRows} rows and hands each to {@code consumer}. A
-   * batch is valid only during the call; each gets fresh buffers, so a consumer that keeps
-   * references (e.g. by transferring the vectors) owns them.
+   * Fills Arrow batches of up to {@code batchRows} rows and hands each to {@code consumer}. A batch
+   * is valid only during the call; each gets fresh buffers, so a consumer that keeps references
+   * (e.g. by transferring the vectors) owns them.
    */
-  public void forEachBatch(BufferAllocator allocator, int batchRows, Consumer<VectorSchemaRoot> consumer) {
+  public void forEachBatch(
+      BufferAllocator allocator, int batchRows, Consumer<VectorSchemaRoot> consumer) {
     int imageBytes = rows * cols;
-    try (VectorSchemaRoot root = VectorSchemaRoot.create(ArrowColumns.toSchema(columns), allocator)) {
+    try (VectorSchemaRoot root =
+        VectorSchemaRoot.create(ArrowColumns.toSchema(columns), allocator)) {
       List<FieldVector> vectors = root.getFieldVectors();
       IntVector id = (IntVector) vectors.get(0);
       FixedSizeBinaryVector image = (FixedSizeBinaryVector) vectors.get(1);

@@ -15,8 +15,8 @@ import java.util.zip.ZipException;
 /**
  * Reads IDX files, the format of MNIST and Fashion-MNIST: an image file (unsigned bytes, 3
  * dimensions) and a label file (unsigned bytes, 1 dimension), each optionally gzip-compressed
- * (recognized by its magic bytes, not its name). Everything the header promises is checked:
- * magic numbers, dimensions, that the counts agree and that no file is cut short.
+ * (recognized by its magic bytes, not its name). Everything the header promises is checked: magic
+ * numbers, dimensions, that the counts agree and that no file is cut short.
  */
 public final class IdxReader {
   /** Magic number of an IDX file of unsigned bytes with 3 dimensions (images). */
@@ -31,6 +31,7 @@ public final class IdxReader {
   private static final int IMAGES_HEADER_BYTES = 16;
   private static final int LABELS_HEADER_BYTES = 8;
   private static final int STREAM_BUFFER_BYTES = 1 << 16;
+
   /** Java arrays stop a little short of Integer.MAX_VALUE. */
   private static final long MAX_PAYLOAD_BYTES = Integer.MAX_VALUE - 8;
 
@@ -39,8 +40,8 @@ public final class IdxReader {
   /**
    * Reads an image file and its label file ({@code labels} may be null for unlabeled images).
    *
-   * @throws UserException naming the file when it is missing, not IDX, of the wrong kind,
-   *     truncated (with the bytes expected and found) or disagrees with the other file's count
+   * @throws UserException naming the file when it is missing, not IDX, of the wrong kind, truncated
+   *     (with the bytes expected and found) or disagrees with the other file's count
    */
   public static IdxDataset read(Path images, Path labels) {
     Parsed img = readFile(images, IMAGES_MAGIC, IMAGES_HEADER_BYTES);
@@ -56,8 +57,15 @@ public final class IdxReader {
     int labelCount = ByteBuffer.wrap(lab.header).getInt(Integer.BYTES);
     if (labelCount != count) {
       throw new UserException(
-          "image file " + images + " has " + count + " images but label file " + labels + " has "
-              + labelCount + " labels; pass matching files");
+          "image file "
+              + images
+              + " has "
+              + count
+              + " images but label file "
+              + labels
+              + " has "
+              + labelCount
+              + " labels; pass matching files");
     }
     return new IdxDataset(images, labels, count, rows, cols, img.payload, lab.payload);
   }
@@ -69,7 +77,8 @@ public final class IdxReader {
       byte[] header = new byte[headerBytes];
       int got = readFully(in, header, 0, headerBytes);
       if (got < Integer.BYTES) {
-        throw new UserException("file " + file + " is too short to be an IDX file (" + got + " bytes)");
+        throw new UserException(
+            "file " + file + " is too short to be an IDX file (" + got + " bytes)");
       }
       int actualMagic = ByteBuffer.wrap(header).getInt();
       if (actualMagic != magic) {
@@ -86,7 +95,10 @@ public final class IdxReader {
       }
       if (in.read() >= 0) {
         throw new UserException(
-            "file " + file + " is longer than its header says (" + (headerBytes + payloadBytes)
+            "file "
+                + file
+                + " is longer than its header says ("
+                + (headerBytes + payloadBytes)
                 + " bytes); it is not a well-formed IDX file");
       }
       return new Parsed(header, payload);
@@ -115,17 +127,25 @@ public final class IdxReader {
     int cols = h.getInt();
     if (rows < 1 || cols < 1) {
       throw new UserException(
-          "file " + file + " has image dimensions " + rows + "x" + cols + "; both must be positive");
+          "file "
+              + file
+              + " has image dimensions "
+              + rows
+              + "x"
+              + cols
+              + "; both must be positive");
     }
     long bytes = count * rows * cols;
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new UserException("file " + file + " holds " + bytes + " bytes of images, more than 2 GiB");
+      throw new UserException(
+          "file " + file + " holds " + bytes + " bytes of images, more than 2 GiB");
     }
     return bytes;
   }
 
   private static InputStream open(Path file) throws IOException {
-    BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), STREAM_BUFFER_BYTES);
+    BufferedInputStream in =
+        new BufferedInputStream(Files.newInputStream(file), STREAM_BUFFER_BYTES);
     in.mark(GZIP_MAGIC_BYTES);
     int b0 = in.read();
     int b1 = in.read();
@@ -163,13 +183,26 @@ public final class IdxReader {
       hint = "; it looks like an image file (pass the image file first, then the labels)";
     }
     return new UserException(
-        "file " + file + " is not " + kind + ": magic number 0x" + String.format("%08x", actual)
-            + ", expected 0x" + String.format("%08x", expected) + hint);
+        "file "
+            + file
+            + " is not "
+            + kind
+            + ": magic number 0x"
+            + String.format("%08x", actual)
+            + ", expected 0x"
+            + String.format("%08x", expected)
+            + hint);
   }
 
   private static UserException truncated(Path file, long expected, long found, String part) {
     return new UserException(
-        "file " + file + " is truncated in its " + part + ": expected " + expected
-            + " bytes (uncompressed), found " + found);
+        "file "
+            + file
+            + " is truncated in its "
+            + part
+            + ": expected "
+            + expected
+            + " bytes (uncompressed), found "
+            + found);
   }
 }

@@ -15,10 +15,10 @@ import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 
 /**
- * The one way the catalog puts a file in place: write a temp file next to the target, force it
- * to disk, rename it atomically over the target, then force the directory so the rename itself
- * survives a crash. A reader therefore sees either the old file or the complete new one, never
- * a mix. Temp files end in {@link #TEMP_SUFFIX} and are removed when the catalog opens.
+ * The one way the catalog puts a file in place: write a temp file next to the target, force it to
+ * disk, rename it atomically over the target, then force the directory so the rename itself
+ * survives a crash. A reader therefore sees either the old file or the complete new one, never a
+ * mix. Temp files end in {@link #TEMP_SUFFIX} and are removed when the catalog opens.
  */
 public final class AtomicFiles {
   /** Suffix of every temp file; anything with it is garbage after a crash. */
@@ -48,8 +48,10 @@ public final class AtomicFiles {
     Path temp = tempPath(target.getParent(), target.getFileName().toString());
     long size;
     try {
-      try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        OutputStream raw = new BufferedOutputStream(Channels.newOutputStream(ch), STREAM_BUFFER_BYTES);
+      try (FileChannel ch =
+          FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        OutputStream raw =
+            new BufferedOutputStream(Channels.newOutputStream(ch), STREAM_BUFFER_BYTES);
         Checksums.ChecksumOutputStream summed = new Checksums.ChecksumOutputStream(raw);
         DataOutputStream data = new DataOutputStream(summed);
         body.write(data);

@@ -33,7 +33,8 @@ public final class Checksums {
   /** CRC32C of the first {@code length} bytes of an open file; leaves the position untouched. */
   public static int of(FileChannel channel, long length) throws IOException {
     CRC32C crc = new CRC32C();
-    ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(VERIFY_CHUNK_BYTES, Math.max(length, 1)));
+    ByteBuffer buf =
+        ByteBuffer.allocateDirect((int) Math.min(VERIFY_CHUNK_BYTES, Math.max(length, 1)));
     long pos = 0;
     while (pos < length) {
       buf.clear();
@@ -52,7 +53,11 @@ public final class Checksums {
   /** The error for a file whose checksum does not match: names the file, says what to do. */
   public static UserException corrupt(Path file, String detail) {
     return new UserException(
-        "file " + file + " is corrupt (" + detail + "); restore it from a backup or drop the "
+        "file "
+            + file
+            + " is corrupt ("
+            + detail
+            + "); restore it from a backup or drop the "
             + "object that uses it");
   }
 

@@ -14,9 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The exclusive lock one process holds on a data directory while a catalog is open. It is an OS
- * file lock, so the kernel releases it when the process dies (even by {@code kill -9}) and a
- * stale lock never blocks recovery. The holder's pid is written into the file so that the
- * refusal can say who holds it.
+ * file lock, so the kernel releases it when the process dies (even by {@code kill -9}) and a stale
+ * lock never blocks recovery. The holder's pid is written into the file so that the refusal can say
+ * who holds it.
  */
 public final class DirectoryLock implements AutoCloseable {
   /** Name of the lock file inside the data directory. */
@@ -44,7 +44,9 @@ public final class DirectoryLock implements AutoCloseable {
     Path real = dir.toRealPath();
     if (!OPEN_IN_THIS_PROCESS.add(real)) {
       throw new UserException(
-          "data directory " + real + " is already open in this process; share the open catalog"
+          "data directory "
+              + real
+              + " is already open in this process; share the open catalog"
               + " instead of opening it twice");
     }
     FileChannel channel = null;
@@ -64,13 +66,17 @@ public final class DirectoryLock implements AutoCloseable {
       if (lock == null) {
         String holder = readHolder(channel);
         throw new UserException(
-            "data directory " + real + " is in use by another dlsql process"
+            "data directory "
+                + real
+                + " is in use by another dlsql process"
                 + (holder.isEmpty() ? "" : " (pid " + holder + ")")
                 + "; close that process or use a different data directory");
       }
       channel.truncate(0);
       channel.write(
-          ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII)), 0);
+          ByteBuffer.wrap(
+              Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII)),
+          0);
       channel.force(true);
       return new DirectoryLock(real, channel, lock);
     } catch (IOException | RuntimeException e) {

@@ -15,10 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The field encoding shared by the catalog's binary files (manifest, weights, checkpoints,
- * training log): big-endian integers, length-prefixed UTF-8 strings, a presence byte before
- * nullable values. Files start with an 8-byte magic and an int version and end with a CRC32C
- * trailer over everything before it.
+ * The field encoding shared by the catalog's binary files (manifest, weights, checkpoints, training
+ * log): big-endian integers, length-prefixed UTF-8 strings, a presence byte before nullable values.
+ * Files start with an 8-byte magic and an int version and end with a CRC32C trailer over everything
+ * before it.
  */
 public final class Encoding {
   private static final int ABSENT = 0;
@@ -63,7 +63,8 @@ public final class Encoding {
     }
   }
 
-  public static void writeStringMap(DataOutputStream out, Map<String, String> m) throws IOException {
+  public static void writeStringMap(DataOutputStream out, Map<String, String> m)
+      throws IOException {
     out.writeInt(m.size());
     for (Map.Entry<String, String> e : m.entrySet()) {
       writeString(out, e.getKey());
@@ -81,7 +82,8 @@ public final class Encoding {
   public static Decoder readVerified(Path file, byte[] magic) throws IOException {
     long size = Files.size(file);
     if (size > Integer.MAX_VALUE) {
-      throw new UserException("file " + file + " is larger than 2 GiB, which this catalog cannot load");
+      throw new UserException(
+          "file " + file + " is larger than 2 GiB, which this catalog cannot load");
     }
     byte[] bytes = Files.readAllBytes(file);
     if (bytes.length < magic.length + Checksums.TRAILER_BYTES) {
@@ -94,14 +96,15 @@ public final class Encoding {
       throw Checksums.corrupt(file, "checksum mismatch");
     }
     if (!Arrays.equals(bytes, 0, magic.length, magic, 0, magic.length)) {
-      throw Checksums.corrupt(file, "not a " + new String(magic, StandardCharsets.US_ASCII) + " file");
+      throw Checksums.corrupt(
+          file, "not a " + new String(magic, StandardCharsets.US_ASCII) + " file");
     }
     return new Decoder(file, ByteBuffer.wrap(bytes, 0, payload).position(magic.length).slice());
   }
 
   /**
-   * Reads the fields of a verified file. A read past the end means the writer and reader
-   * disagree on the format; it is reported as corruption of that file.
+   * Reads the fields of a verified file. A read past the end means the writer and reader disagree
+   * on the format; it is reported as corruption of that file.
    */
   public static final class Decoder {
     private final Path file;
@@ -168,7 +171,8 @@ public final class Encoding {
       if (n < 0 || n > buf.remaining()) {
         throw truncated();
       }
-      String s = new String(buf.array(), buf.arrayOffset() + buf.position(), n, StandardCharsets.UTF_8);
+      String s =
+          new String(buf.array(), buf.arrayOffset() + buf.position(), n, StandardCharsets.UTF_8);
       buf.position(buf.position() + n);
       return s;
     }
@@ -229,8 +233,13 @@ public final class Encoding {
       int v = readInt();
       if (v != supported) {
         throw new UserException(
-            "file " + file + " has format version " + v + " but this dlsql reads version "
-                + supported + "; open it with the dlsql release that wrote it");
+            "file "
+                + file
+                + " has format version "
+                + v
+                + " but this dlsql reads version "
+                + supported
+                + "; open it with the dlsql release that wrote it");
       }
     }
 

@@ -18,10 +18,10 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * One immutable, committed state of the catalog: every table, model, checkpoint and tuning
- * record, and the data file each points to. A change builds a new manifest and replaces the
- * {@value #FILE_NAME} file atomically, so what is on disk is always exactly one such state; a
- * data file is visible only once a committed manifest names it.
+ * One immutable, committed state of the catalog: every table, model, checkpoint and tuning record,
+ * and the data file each points to. A change builds a new manifest and replaces the {@value
+ * #FILE_NAME} file atomically, so what is on disk is always exactly one such state; a data file is
+ * visible only once a committed manifest names it.
  *
  * @param generation incremented on every commit
  */
@@ -51,8 +51,8 @@ public record Manifest(
   }
 
   /**
-   * A committed table and its data file (relative to the data directory), with the file's size
-   * and CRC32C so that a read can verify it.
+   * A committed table and its data file (relative to the data directory), with the file's size and
+   * CRC32C so that a read can verify it.
    */
   public record TableEntry(
       String name,
@@ -131,7 +131,9 @@ public record Manifest(
   public Set<String> referencedFiles() {
     Set<String> files = new HashSet<>();
     tables.values().forEach(t -> files.add(t.file()));
-    models.values().stream().filter(m -> m.weightsFile() != null).forEach(m -> files.add(m.weightsFile()));
+    models.values().stream()
+        .filter(m -> m.weightsFile() != null)
+        .forEach(m -> files.add(m.weightsFile()));
     checkpoints.values().forEach(c -> files.add(c.file()));
     return files;
   }
@@ -159,7 +161,8 @@ public record Manifest(
     Map<String, CheckpointEntry> checkpoints = new TreeMap<>();
     for (int i = 0, n = in.readCount(); i < n; i++) {
       CheckpointEntry c =
-          new CheckpointEntry(in.readString(), in.readInt(), in.readString(), in.readLong(), in.readInstant());
+          new CheckpointEntry(
+              in.readString(), in.readInt(), in.readString(), in.readLong(), in.readInstant());
       checkpoints.put(c.model(), c);
     }
     Map<String, Map<String, String>> tuning = new TreeMap<>();
@@ -212,10 +215,17 @@ public record Manifest(
     String name = in.readString();
     List<ColumnDef> columns = new ArrayList<>();
     for (int i = 0, n = in.readCount(); i < n; i++) {
-      columns.add(new ColumnDef(in.readString(), ColumnType.parse(in.readString()), in.readBoolean()));
+      columns.add(
+          new ColumnDef(in.readString(), ColumnType.parse(in.readString()), in.readBoolean()));
     }
     return new TableEntry(
-        name, columns, in.readString(), in.readLong(), in.readLong(), in.readInt(), in.readInstant());
+        name,
+        columns,
+        in.readString(),
+        in.readLong(),
+        in.readLong(),
+        in.readInt(),
+        in.readInstant());
   }
 
   private static void writeModel(DataOutputStream out, ModelInfo m) throws IOException {

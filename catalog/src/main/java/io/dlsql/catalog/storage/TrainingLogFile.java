@@ -15,10 +15,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The training log: an append-only file of self-checking records, one per epoch. Each record
- * is {@code length:int, payload, crc32c(payload):int}, forced to disk before {@code append}
- * returns. A crash mid-append leaves at most one torn record at the end; opening the file cuts
- * it off so later appends follow the last good record.
+ * The training log: an append-only file of self-checking records, one per epoch. Each record is
+ * {@code length:int, payload, crc32c(payload):int}, forced to disk before {@code append} returns. A
+ * crash mid-append leaves at most one torn record at the end; opening the file cuts it off so later
+ * appends follow the last good record.
  */
 public final class TrainingLogFile implements AutoCloseable {
   /** Name of the log file inside the data directory. */
@@ -28,6 +28,7 @@ public final class TrainingLogFile implements AutoCloseable {
   private static final int VERSION = 1;
   private static final int HEADER_BYTES = 12;
   private static final int RECORD_OVERHEAD_BYTES = Integer.BYTES * 2;
+
   /** No real record comes near this; a larger length field is damage, not data. */
   private static final int MAX_RECORD_BYTES = 1 << 20;
 
@@ -46,7 +47,8 @@ public final class TrainingLogFile implements AutoCloseable {
     Path file = dataDir.resolve(FILE_NAME);
     boolean created = !Files.exists(file);
     FileChannel ch =
-        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel.open(
+            file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       if (created || ch.size() < HEADER_BYTES) {
         // A new log, or one whose creation was cut short before the header reached the disk.
@@ -97,8 +99,8 @@ public final class TrainingLogFile implements AutoCloseable {
   }
 
   /**
-   * Whether a well-formed record starts anywhere after {@code from}: a torn append is always
-   * the last thing in the file, so finding one means the damage is elsewhere.
+   * Whether a well-formed record starts anywhere after {@code from}: a torn append is always the
+   * last thing in the file, so finding one means the damage is elsewhere.
    */
   private static boolean hasValidRecordAfter(byte[] bytes, int from) {
     for (int p = from + 1; p + RECORD_OVERHEAD_BYTES <= bytes.length; p++) {

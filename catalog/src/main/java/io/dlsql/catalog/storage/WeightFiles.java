@@ -38,7 +38,8 @@ public final class WeightFiles {
    *
    * @return its size in bytes
    */
-  public static long write(Path target, WeightSet weights, Map<String, String> meta) throws IOException {
+  public static long write(Path target, WeightSet weights, Map<String, String> meta)
+      throws IOException {
     return AtomicFiles.writeChecksummed(
         target,
         out -> {

@@ -74,7 +74,9 @@ class CsvReaderTest {
     Path f = write("1,2.5\n2,3\n");
     CsvReader.CsvSource s = CsvReader.read(f, CsvOptions.DEFAULT.withHeader(false));
     assertEquals(
-        List.of(ColumnDef.notNull("c1", ColumnType.INTEGER), ColumnDef.notNull("c2", ColumnType.DOUBLE)),
+        List.of(
+            ColumnDef.notNull("c1", ColumnType.INTEGER),
+            ColumnDef.notNull("c2", ColumnType.DOUBLE)),
         s.columns());
     assertEquals(2, rows(s).size());
   }
@@ -87,13 +89,22 @@ class CsvReaderTest {
 
   @Test
   void malformedFilesNameTheLine() throws IOException {
-    UserException width = assertThrows(UserException.class, () -> CsvReader.read(write("a,b\n1,2\n3\n"), CsvOptions.DEFAULT));
-    assertTrue(width.getMessage().contains("line 3") && width.getMessage().contains("1 fields, expected 2"),
+    UserException width =
+        assertThrows(
+            UserException.class, () -> CsvReader.read(write("a,b\n1,2\n3\n"), CsvOptions.DEFAULT));
+    assertTrue(
+        width.getMessage().contains("line 3")
+            && width.getMessage().contains("1 fields, expected 2"),
         width.getMessage());
-    UserException open = assertThrows(UserException.class, () -> CsvReader.read(write("a\n\"never closed\n"), CsvOptions.DEFAULT));
+    UserException open =
+        assertThrows(
+            UserException.class,
+            () -> CsvReader.read(write("a\n\"never closed\n"), CsvOptions.DEFAULT));
     assertTrue(open.getMessage().contains("never closed"), open.getMessage());
     assertThrows(UserException.class, () -> CsvReader.read(write(""), CsvOptions.DEFAULT));
-    assertThrows(UserException.class, () -> CsvReader.read(write("a,A\n1,2\n"), CsvOptions.DEFAULT));
-    assertThrows(UserException.class, () -> CsvReader.read(dir.resolve("missing.csv"), CsvOptions.DEFAULT));
+    assertThrows(
+        UserException.class, () -> CsvReader.read(write("a,A\n1,2\n"), CsvOptions.DEFAULT));
+    assertThrows(
+        UserException.class, () -> CsvReader.read(dir.resolve("missing.csv"), CsvOptions.DEFAULT));
   }
 }

@@ -19,7 +19,8 @@ class FileAccessPolicyTest {
   @Test
   void onlyFilesUnderAllowedDirectoriesPass() throws IOException {
     Path allowed = Files.createDirectories(root.resolve("data"));
-    Path secret = Files.writeString(Files.createDirectories(root.resolve("secret")).resolve("key.txt"), "k");
+    Path secret =
+        Files.writeString(Files.createDirectories(root.resolve("secret")).resolve("key.txt"), "k");
     Path ok = Files.writeString(allowed.resolve("train.csv"), "a\n1\n");
     Files.createSymbolicLink(allowed.resolve("link-to-secret"), secret);
     Files.createSymbolicLink(allowed.resolve("dir-link"), secret.getParent());
@@ -37,13 +38,19 @@ class FileAccessPolicyTest {
             allowed.resolve("dir-link/key.txt"),
             linkToOk)) {
       UserException e = assertThrows(UserException.class, () -> policy.check(bad), bad.toString());
-      assertTrue(e.getMessage().contains(bad.toString()) && e.getMessage().contains(allowed.toRealPath().toString())
-          && e.getMessage().contains("not allowed"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains(bad.toString())
+              && e.getMessage().contains(allowed.toRealPath().toString())
+              && e.getMessage().contains("not allowed"),
+          e.getMessage());
     }
-    UserException missing = assertThrows(UserException.class, () -> policy.check(allowed.resolve("nope.csv")));
+    UserException missing =
+        assertThrows(UserException.class, () -> policy.check(allowed.resolve("nope.csv")));
     assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
-    UserException outsideMissing = assertThrows(UserException.class, () -> policy.check(root.resolve("secret/nope")));
-    assertTrue(outsideMissing.getMessage().contains("not allowed"), "existence outside is not revealed");
+    UserException outsideMissing =
+        assertThrows(UserException.class, () -> policy.check(root.resolve("secret/nope")));
+    assertTrue(
+        outsideMissing.getMessage().contains("not allowed"), "existence outside is not revealed");
     assertThrows(UserException.class, () -> policy.check(allowed), "a directory is not a file");
   }
 

@@ -75,7 +75,9 @@ class IdxReaderTest {
       for (int i = 0; i < N; i++) {
         Object[] row = it.next();
         assertEquals(i, row[0]);
-        assertArrayEquals(Arrays.copyOfRange(raw, 16 + i * ROWS * COLS, 16 + (i + 1) * ROWS * COLS), (byte[]) row[1]);
+        assertArrayEquals(
+            Arrays.copyOfRange(raw, 16 + i * ROWS * COLS, 16 + (i + 1) * ROWS * COLS),
+            (byte[]) row[1]);
         assertEquals(i % 10, row[2]);
       }
       assertFalse(it.hasNext());
@@ -84,10 +86,12 @@ class IdxReaderTest {
 
   @Test
   void readsRawAndGzipFilesRecognizedByContentNotName() throws IOException {
-    checkSmallSet(IdxReader.read(write("a.idx", imageFile(N, ROWS, COLS)), write("b.idx", labelFile(N))));
+    checkSmallSet(
+        IdxReader.read(write("a.idx", imageFile(N, ROWS, COLS)), write("b.idx", labelFile(N))));
     // Compressed without a .gz name, and uncompressed with one.
     checkSmallSet(
-        IdxReader.read(write("c.bin", gzip(imageFile(N, ROWS, COLS))), write("d.gz", labelFile(N))));
+        IdxReader.read(
+            write("c.bin", gzip(imageFile(N, ROWS, COLS))), write("d.gz", labelFile(N))));
   }
 
   @Test
@@ -103,17 +107,24 @@ class IdxReaderTest {
     Path labels = write("l", labelFile(N));
     Path cut = write("cut", Arrays.copyOf(full, full.length - 7));
     UserException e = assertThrows(UserException.class, () -> IdxReader.read(cut, labels));
-    assertTrue(e.getMessage().contains(cut.toString()) && e.getMessage().contains("expected " + full.length)
-        && e.getMessage().contains("found " + (full.length - 7)), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(cut.toString())
+            && e.getMessage().contains("expected " + full.length)
+            && e.getMessage().contains("found " + (full.length - 7)),
+        e.getMessage());
 
     byte[] gz = gzip(full);
     Path cutGz = write("cut.gz", Arrays.copyOf(gz, gz.length - 12));
     UserException g = assertThrows(UserException.class, () -> IdxReader.read(cutGz, labels));
-    assertTrue(g.getMessage().contains(cutGz.toString()) && g.getMessage().contains("truncated"), g.getMessage());
+    assertTrue(
+        g.getMessage().contains(cutGz.toString()) && g.getMessage().contains("truncated"),
+        g.getMessage());
 
     Path shortHeader = write("h", Arrays.copyOf(full, 10));
     UserException h = assertThrows(UserException.class, () -> IdxReader.read(shortHeader, labels));
-    assertTrue(h.getMessage().contains("header") && h.getMessage().contains("expected 16"), h.getMessage());
+    assertTrue(
+        h.getMessage().contains("header") && h.getMessage().contains("expected 16"),
+        h.getMessage());
   }
 
   @Test
@@ -124,9 +135,11 @@ class IdxReaderTest {
     assertTrue(swapped.getMessage().contains("looks like a label file"), swapped.getMessage());
     Path text = write("t", "hello, not an idx file at all".getBytes());
     UserException magic = assertThrows(UserException.class, () -> IdxReader.read(text, labels));
-    assertTrue(magic.getMessage().contains(text.toString()) && magic.getMessage().contains("magic number"),
+    assertTrue(
+        magic.getMessage().contains(text.toString()) && magic.getMessage().contains("magic number"),
         magic.getMessage());
-    UserException missing = assertThrows(UserException.class, () -> IdxReader.read(dir.resolve("none"), labels));
+    UserException missing =
+        assertThrows(UserException.class, () -> IdxReader.read(dir.resolve("none"), labels));
     assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
   }
 
@@ -135,7 +148,9 @@ class IdxReaderTest {
     Path images = write("i", imageFile(N, ROWS, COLS));
     Path labels = write("l", labelFile(N + 1));
     UserException e = assertThrows(UserException.class, () -> IdxReader.read(images, labels));
-    assertTrue(e.getMessage().contains(N + " images") && e.getMessage().contains((N + 1) + " labels"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(N + " images") && e.getMessage().contains((N + 1) + " labels"),
+        e.getMessage());
     byte[] longer = Arrays.copyOf(imageFile(N, ROWS, COLS), imageFile(N, ROWS, COLS).length + 3);
     Path padded = write("p", longer);
     assertThrows(UserException.class, () -> IdxReader.read(padded, write("l2", labelFile(N))));
@@ -143,7 +158,8 @@ class IdxReaderTest {
 
   @Test
   void bulkLoadIntoATableMatchesTheRows() throws IOException {
-    IdxDataset d = IdxReader.read(write("i", gzip(imageFile(N, ROWS, COLS))), write("l", labelFile(N)));
+    IdxDataset d =
+        IdxReader.read(write("i", gzip(imageFile(N, ROWS, COLS))), write("l", labelFile(N)));
     try (Catalog c = Catalog.open(dir.resolve("data"))) {
       try (TableWriter w = c.writeTable("train", d.columns(), WriteMode.CREATE)) {
         w.appendAll(d);
@@ -164,7 +180,8 @@ class IdxReaderTest {
   void realFashionMnistLoadsCompletely() {
     Path images = FASHION.resolve("t10k-images-idx3-ubyte.gz");
     Path labels = FASHION.resolve("t10k-labels-idx1-ubyte.gz");
-    Assumptions.assumeTrue(Files.isReadable(images) && Files.isReadable(labels),
+    Assumptions.assumeTrue(
+        Files.isReadable(images) && Files.isReadable(labels),
         "Fashion-MNIST is not installed under " + FASHION);
     IdxDataset d = IdxReader.read(images, labels);
     assertEquals(10_000, d.count());
