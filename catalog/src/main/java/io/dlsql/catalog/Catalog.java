@@ -205,6 +205,12 @@ public final class Catalog implements AutoCloseable {
     }
     try (TableWriter w = writeTable(n, cols, replace ? WriteMode.REPLACE : WriteMode.CREATE)) {
       w.commit();
+    } catch (UserException e) {
+      // Another connection created it between the check above and the commit.
+      if (ifNotExists && manifest.tables().containsKey(n)) {
+        return false;
+      }
+      throw e;
     }
     return true;
   }
