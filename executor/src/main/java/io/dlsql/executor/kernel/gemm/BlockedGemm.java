@@ -59,7 +59,7 @@ final class BlockedGemm {
     GemmWorkspace ws = GemmWorkspace.current();
     float[] packedB = ws.packedB(kc * roundUp(Math.min(nc, j1 - j0), NR));
     float[] packedA = ws.packedA(kc * roundUp(Math.min(mc, i1 - i0), MR));
-    float[] edge = ws.edgeTile();
+    float[] acc = ws.tile();
     for (int jc = j0; jc < j1; jc += nc) {
       int ncb = Math.min(nc, j1 - jc);
       for (int pc = 0; pc < k; pc += kc) {
@@ -78,14 +78,11 @@ final class BlockedGemm {
               int bIndex = jr * kcb;
               long cIndex = cOff + (long) (ic + ir) * ldc + jc + jr;
               if (cols <= V) {
-                MicroKernel.narrowTile(
-                    kcb, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, rows, cols, alpha,
-                    blockBeta, edge);
+                MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
               } else {
-                MicroKernel.tile(
-                    kcb, packedA, aIndex, packedB, bIndex, c, cIndex, ldc, rows, cols, alpha,
-                    blockBeta, edge);
+                MicroKernel.tile(kcb, packedA, aIndex, packedB, bIndex, acc);
               }
+              TileStore.merge(acc, c, cIndex, ldc, rows, cols, alpha, blockBeta);
             }
           }
         }

@@ -11,7 +11,7 @@ final class GemmWorkspace {
   private float[] packedA = new float[0];
   private float[] packedB = new float[0];
 
-  private final float[] edgeTile = new float[MicroKernel.MR * MicroKernel.NR];
+  private final float[] tile = new float[MicroKernel.MR * MicroKernel.NR];
 
   private GemmWorkspace() {}
 
@@ -27,9 +27,9 @@ final class GemmWorkspace {
     return packedA;
   }
 
-  /** Where an edge tile's accumulators wait to be merged into C. */
-  float[] edgeTile() {
-    return edgeTile;
+  /** Where a tile's accumulators wait to be merged into C. */
+  float[] tile() {
+    return tile;
   }
 
   /** A buffer for a packed panel of B of at least {@code floats} floats. */

@@ -1,6 +1,5 @@
 package io.dlsql.executor.kernel.gemm;
 
-import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -25,14 +24,14 @@ final class MicroKernel {
   static final int NR = 2 * V;
 
   /**
-   * Accumulates {@code kc} k steps of an {@code MR x NR} tile and merges it into C at element
-   * {@code cIndex} (row stride {@code ldc}): {@code C = alpha * acc + beta * C}, where beta 0
-   * never reads C. Only {@code rows x cols} of the tile are written; the packed operands are
-   * zero-padded, so the padding lanes compute zeros that are dropped.
+   * Accumulates {@code kc} k steps of an {@code MR x NR} tile from packed slivers of A (at
+   * {@code aIndex}) and B (at {@code bIndex}) and writes it to {@code acc} (rows at stride
+   * {@code NR}). The merge into C is {@link TileStore}'s job: keeping it out of this method
+   * keeps the method small, so C2 compiles it within the first GEMM call instead of after
+   * seconds of interpreted vector code.
    */
   static void tile(
-      int kc, float[] ap, int aIndex, float[] bp, int bIndex, MemorySegment c, long cIndex, int ldc,
-      int rows, int cols, float alpha, float beta, float[] edge) {
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, float[] acc) {
     FloatVector c00 = FloatVector.zero(SPECIES); FloatVector c01 = FloatVector.zero(SPECIES);
     FloatVector c10 = FloatVector.zero(SPECIES); FloatVector c11 = FloatVector.zero(SPECIES);
     FloatVector c20 = FloatVector.zero(SPECIES); FloatVector c21 = FloatVector.zero(SPECIES);
@@ -73,60 +72,31 @@ final class MicroKernel {
       ai += MR;
       bi += NR;
     }
-    if (rows == MR && cols == NR) {
-      long row = cIndex;
-      TileStore.full(c00, c, row, alpha, beta);
-      TileStore.full(c01, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c10, c, row, alpha, beta);
-      TileStore.full(c11, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c20, c, row, alpha, beta);
-      TileStore.full(c21, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c30, c, row, alpha, beta);
-      TileStore.full(c31, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c40, c, row, alpha, beta);
-      TileStore.full(c41, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c50, c, row, alpha, beta);
-      TileStore.full(c51, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c60, c, row, alpha, beta);
-      TileStore.full(c61, c, row + V, alpha, beta);
-      row += ldc;
-      TileStore.full(c70, c, row, alpha, beta);
-      TileStore.full(c71, c, row + V, alpha, beta);
-      return;
-    }
-    // Edge tile: park the accumulators in the buffer and merge only the live part.
-    c00.intoArray(edge, 0 * NR);
-    c01.intoArray(edge, 0 * NR + V);
-    c10.intoArray(edge, 1 * NR);
-    c11.intoArray(edge, 1 * NR + V);
-    c20.intoArray(edge, 2 * NR);
-    c21.intoArray(edge, 2 * NR + V);
-    c30.intoArray(edge, 3 * NR);
-    c31.intoArray(edge, 3 * NR + V);
-    c40.intoArray(edge, 4 * NR);
-    c41.intoArray(edge, 4 * NR + V);
-    c50.intoArray(edge, 5 * NR);
-    c51.intoArray(edge, 5 * NR + V);
-    c60.intoArray(edge, 6 * NR);
-    c61.intoArray(edge, 6 * NR + V);
-    c70.intoArray(edge, 7 * NR);
-    c71.intoArray(edge, 7 * NR + V);
-    TileStore.mergeEdge(edge, c, cIndex, ldc, rows, cols, alpha, beta);
+    c00.intoArray(acc, 0 * NR);
+    c01.intoArray(acc, 0 * NR + V);
+    c10.intoArray(acc, 1 * NR);
+    c11.intoArray(acc, 1 * NR + V);
+    c20.intoArray(acc, 2 * NR);
+    c21.intoArray(acc, 2 * NR + V);
+    c30.intoArray(acc, 3 * NR);
+    c31.intoArray(acc, 3 * NR + V);
+    c40.intoArray(acc, 4 * NR);
+    c41.intoArray(acc, 4 * NR + V);
+    c50.intoArray(acc, 5 * NR);
+    c51.intoArray(acc, 5 * NR + V);
+    c60.intoArray(acc, 6 * NR);
+    c61.intoArray(acc, 6 * NR + V);
+    c70.intoArray(acc, 7 * NR);
+    c71.intoArray(acc, 7 * NR + V);
   }
 
   /**
    * Like {@link #tile} for a sliver of at most {@code V} columns: one accumulator per row, so
-   * the narrow last sliver of widths like 196 or 49 does not pay for a second vector.
+   * the narrow last sliver of widths like 196 or 49 does not pay for a second vector. Writes
+   * the first {@code V} columns of each {@code acc} row.
    */
   static void narrowTile(
-      int kc, float[] ap, int aIndex, float[] bp, int bIndex, MemorySegment c, long cIndex, int ldc,
-      int rows, int cols, float alpha, float beta, float[] edge) {
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, float[] acc) {
     FloatVector c00 = FloatVector.zero(SPECIES);
     FloatVector c10 = FloatVector.zero(SPECIES);
     FloatVector c20 = FloatVector.zero(SPECIES);
@@ -158,34 +128,13 @@ final class MicroKernel {
       ai += MR;
       bi += NR;
     }
-    if (rows == MR && cols == V) {
-      long row = cIndex;
-      TileStore.full(c00, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c10, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c20, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c30, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c40, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c50, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c60, c, row, alpha, beta);
-      row += ldc;
-      TileStore.full(c70, c, row, alpha, beta);
-      return;
-    }
-    // Edge tile: park the accumulators in the buffer and merge only the live part.
-    c00.intoArray(edge, 0 * NR);
-    c10.intoArray(edge, 1 * NR);
-    c20.intoArray(edge, 2 * NR);
-    c30.intoArray(edge, 3 * NR);
-    c40.intoArray(edge, 4 * NR);
-    c50.intoArray(edge, 5 * NR);
-    c60.intoArray(edge, 6 * NR);
-    c70.intoArray(edge, 7 * NR);
-    TileStore.mergeEdge(edge, c, cIndex, ldc, rows, cols, alpha, beta);
+    c00.intoArray(acc, 0 * NR);
+    c10.intoArray(acc, 1 * NR);
+    c20.intoArray(acc, 2 * NR);
+    c30.intoArray(acc, 3 * NR);
+    c40.intoArray(acc, 4 * NR);
+    c50.intoArray(acc, 5 * NR);
+    c60.intoArray(acc, 6 * NR);
+    c70.intoArray(acc, 7 * NR);
   }
 }

@@ -33,17 +33,17 @@ final class TileStore {
   }
 
   /**
-   * Merges the top-left {@code rows x cols} of an accumulator tile parked in {@code edge} (rows at
-   * stride {@code NR}) into C at {@code cIndex}.
+   * Merges the top-left {@code rows x cols} of an accumulator tile in {@code acc} (rows at stride
+   * {@code NR}) into C at {@code cIndex}.
    */
-  static void mergeEdge(
-      float[] edge, MemorySegment c, long cIndex, int ldc, int rows, int cols, float alpha, float beta) {
+  static void merge(
+      float[] acc, MemorySegment c, long cIndex, int ldc, int rows, int cols, float alpha, float beta) {
     for (int r = 0; r < rows; r++) {
       long row = cIndex + (long) r * ldc;
       int t = r * NR;
       int j = 0;
       for (; j + V <= cols; j += V) {
-        full(FloatVector.fromArray(SPECIES, edge, t + j), c, row + j, alpha, beta);
+        full(FloatVector.fromArray(SPECIES, acc, t + j), c, row + j, alpha, beta);
       }
       if (j == cols) {
         continue;
@@ -51,10 +51,16 @@ final class TileStore {
       // A masked access is only fast while the whole vector lies inside the segment; past its
       // end the Vector API falls back to per-lane code and C2 deoptimizes over and over.
       if ((row + j + V) * Float.BYTES <= c.byteSize()) {
-        masked(FloatVector.fromArray(SPECIES, edge, t + j), SPECIES.indexInRange(j, cols), c, row + j, alpha, beta);
+        masked(
+            FloatVector.fromArray(SPECIES, acc, t + j),
+            SPECIES.indexInRange(j, cols),
+            c,
+            row + j,
+            alpha,
+            beta);
       } else {
         for (; j < cols; j++) {
-          scalar(edge[t + j], c, row + j, alpha, beta);
+          scalar(acc[t + j], c, row + j, alpha, beta);
         }
       }
     }
