@@ -1,0 +1,294 @@
+package io.dlsql.jdbc;
+
+import io.dlsql.catalog.Catalog;
+import io.dlsql.catalog.TensorType;
+import io.dlsql.catalog.UserException;
+import io.dlsql.parser.DlsqlParser;
+import io.dlsql.parser.SqlCreateModel;
+import io.dlsql.parser.SqlCreateTable;
+import io.dlsql.parser.SqlDescribeModel;
+import io.dlsql.parser.SqlDropModel;
+import io.dlsql.parser.SqlDropTable;
+import io.dlsql.parser.SqlEvaluateModel;
+import io.dlsql.parser.SqlShowModels;
+import io.dlsql.parser.SqlShowTables;
+import io.dlsql.parser.SqlTrainModel;
+import io.dlsql.executor.train.TrainingCancelledException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.calcite.jdbc.CalciteConnection;
+import org.apache.calcite.schema.SchemaPlus;
+import org.apache.calcite.sql.SqlDescribeTable;
+import org.apache.calcite.sql.SqlInsert;
+import org.apache.calcite.sql.SqlKind;
+import org.apache.calcite.sql.SqlNode;
+import org.apache.calcite.sql.SqlSetOption;
+import org.apache.calcite.sql.dialect.CalciteSqlDialect;
+import org.apache.calcite.sql.parser.SqlParseException;
+
+/**
+ * One connection's statement dispatcher: parses each statement with dlsql's grammar, runs dlsql
+ * statements in the engine (tables, models, training, evaluation) and hands standard SQL to
+ * Calcite after materializing the table expressions Calcite cannot run itself (PREDICT,
+ * read_idx, read_csv).
+ */
+final class Session {
+  /** SQLSTATE for a user error in the statement (syntax or access rule violation). */
+  private static final String SQLSTATE_USER_ERROR = "42000";
+  private static final String SQLSTATE_SYNTAX_ERROR = "42601";
+  private static final String SQLSTATE_CANCELLED = "57014";
+
+  /** What a statement produced. */
+  sealed interface Outcome {
+    /** Rows computed by the engine. */
+    record Rows(ResultRows rows) implements Outcome {}
+
+    /** A change with its row count (0 for DDL). */
+    record Update(long count) implements Outcome {}
+
+    /** Standard SQL for Calcite, with the temporary tables it reads. */
+    record Query(String sql, List<String> temporaries) implements Outcome {}
+  }
+
+  private final Engine engine;
+  private final Connection calcite;
+  private final SchemaPlus temporarySchema;
+  private final AtomicLong temporaryCounter = new AtomicLong();
+  private final Map<String, Map<String, TensorType>> temporaryTensorColumns = new ConcurrentHashMap<>();
+  private final Map<String, String> settings = new HashMap<>();
+  private final ModelStatements models;
+  private final TableStatements tables;
+
+  Session(Engine engine, Connection calcite) throws SQLException {
+    this.engine = engine;
+    this.calcite = calcite;
+    this.temporarySchema = calcite.unwrap(CalciteConnection.class).getRootSchema().getSubSchema(Engine.TEMPORARY_SCHEMA);
+    this.models = new ModelStatements(this);
+    this.tables = new TableStatements(this);
+  }
+
+  Engine engine() {
+    return engine;
+  }
+
+  Catalog catalog() {
+    return engine.catalog();
+  }
+
+  Map<String, String> settings() {
+    return settings;
+  }
+
+  /** Runs one statement; user mistakes become SQLExceptions with the engine's message. */
+  Outcome execute(String sql, Execution execution) throws SQLException {
+    engine.started(execution);
+    try {
+      SqlNode node = parse(sql);
+      return dispatch(node, sql, execution);
+    } catch (Execution.StatementCancelledException | TrainingCancelledException e) {
+      throw new SQLException(e.getMessage(), SQLSTATE_CANCELLED, e);
+    } catch (UserException e) {
+      throw new SQLException(e.getMessage(), SQLSTATE_USER_ERROR, e);
+    } finally {
+      engine.finished(execution);
+    }
+  }
+
+  static SqlNode parse(String sql) throws SQLException {
+    String text = stripTerminator(sql);
+    if (text.isBlank()) {
+      throw new SQLException("empty statement", SQLSTATE_SYNTAX_ERROR);
+    }
+    try {
+      return DlsqlParser.parse(text);
+    } catch (SqlParseException e) {
+      throw new SQLException(syntaxMessage(e), SQLSTATE_SYNTAX_ERROR, e);
+    }
+  }
+
+  /** A statement may end with semicolons; the grammar parses one statement without them. */
+  static String stripTerminator(String sql) {
+    String text = sql.strip();
+    while (text.endsWith(";")) {
+      text = text.substring(0, text.length() - 1).strip();
+    }
+    return text;
+  }
+
+  /** Calcite's message with the list of expected tokens trimmed: the position is what helps. */
+  static String syntaxMessage(SqlParseException e) {
+    String message = e.getMessage() == null ? "syntax error" : e.getMessage();
+    int expecting = message.indexOf("Was expecting");
+    String head = (expecting > 0 ? message.substring(0, expecting) : message).strip();
+    var pos = e.getPos();
+    String where = pos == null ? "" : "line " + pos.getLineNum() + ", column " + pos.getColumnNum() + ": ";
+    return "Syntax error at " + where + head.replaceAll("\\s+", " ");
+  }
+
+  private Outcome dispatch(SqlNode node, String sql, Execution execution) throws SQLException {
+    return switch (node) {
+      case SqlCreateTable n -> tables.create(n, execution);
+      case SqlDropTable n -> tables.drop(n);
+      case SqlInsert n -> tables.insert(n, execution);
+      case SqlShowTables n -> new Outcome.Rows(tables.show());
+      case SqlDescribeTable n -> new Outcome.Rows(tables.describe(n));
+      case SqlCreateModel n -> models.create(n, stripTerminator(sql));
+      case SqlDropModel n -> models.drop(n);
+      case SqlShowModels n -> new Outcome.Rows(models.show());
+      case SqlDescribeModel n -> new Outcome.Rows(models.describe(n));
+      case SqlTrainModel n -> new Outcome.Rows(new Training(this).train(n, stripTerminator(sql), execution));
+      case SqlEvaluateModel n -> new Outcome.Rows(new Inference(this).evaluate(n, execution));
+      case SqlSetOption n -> set(n);
+      default -> {
+        if (node.getKind().belongsTo(SqlKind.QUERY) || node.getKind() == SqlKind.EXPLAIN) {
+          TableExpressions.Rewritten rewritten = new TableExpressions(this, execution).rewrite(node);
+          yield new Outcome.Query(unparse(rewritten.node()), rewritten.temporaries());
+        }
+        throw new UserException(
+            node.getKind().lowerName.replace('_', ' ').toUpperCase(Locale.ROOT) + " statements are not supported");
+      }
+    };
+  }
+
+  private Outcome set(SqlSetOption option) {
+    String name = option.getName().toString().toLowerCase(Locale.ROOT);
+    if (option.getValue() == null) {
+      settings.remove(name);
+    } else {
+      settings.put(name, String.valueOf(io.dlsql.parser.SqlValues.toJava(option.getValue())));
+    }
+    return new Outcome.Update(0);
+  }
+
+  /** SQL text for Calcite from a (rewritten) tree: double-quoted identifiers keep their case. */
+  static String unparse(SqlNode node) {
+    return node.toSqlString(CalciteSqlDialect.DEFAULT).getSql();
+  }
+
+  // ---- temporary tables: statement results and materialized table expressions ----
+
+  /** Registers rows as a temporary table of this connection and returns its name. */
+  String registerTemporary(ResultRows rows) {
+    return registerTemporary(rows, Map.of());
+  }
+
+  String registerTemporary(ResultRows rows, Map<String, TensorType> tensorColumns) {
+    String name = "$" + temporaryCounter.incrementAndGet();
+    temporarySchema.add(name, new RowsTable(rows));
+    if (!tensorColumns.isEmpty()) {
+      temporaryTensorColumns.put(name, Map.copyOf(tensorColumns));
+    }
+    return name;
+  }
+
+  void dropTemporary(String name) {
+    temporarySchema.removeTable(name);
+    temporaryTensorColumns.remove(name);
+  }
+
+  static String selectAllFrom(String temporary) {
+    return "SELECT * FROM \"" + Engine.TEMPORARY_SCHEMA + "\".\"" + temporary + "\"";
+  }
+
+  // ---- running queries for the engine's own use (CTAS, INSERT, TRAIN, PREDICT inputs) ----
+
+  /** An open query result with its column types, tensor shapes resolved from column origins. */
+  final class QueryRun implements AutoCloseable {
+    private final Statement statement;
+    private final ResultSet resultSet;
+    private final List<String> temporaries;
+    private final List<String> columnNames = new ArrayList<>();
+    private final List<TensorType> tensorTypes = new ArrayList<>();
+
+    QueryRun(Statement statement, ResultSet resultSet, List<String> temporaries) throws SQLException {
+      this.statement = statement;
+      this.resultSet = resultSet;
+      this.temporaries = temporaries;
+      ResultSetMetaData md = resultSet.getMetaData();
+      for (int c = 1; c <= md.getColumnCount(); c++) {
+        columnNames.add(md.getColumnLabel(c).toLowerCase(Locale.ROOT));
+        tensorTypes.add(originTensorType(md.getSchemaName(c), md.getTableName(c), md.getColumnName(c)));
+      }
+    }
+
+    ResultSet resultSet() {
+      return resultSet;
+    }
+
+    List<String> columnNames() {
+      return columnNames;
+    }
+
+    /** The tensor type of result column {@code index} (0-based) if it comes from a tensor column. */
+    TensorType tensorType(int index) {
+      return tensorTypes.get(index);
+    }
+
+    /** The 0-based index of a column by name, or -1. */
+    int indexOf(String name) {
+      return columnNames.indexOf(name.toLowerCase(Locale.ROOT));
+    }
+
+    @Override
+    public void close() throws SQLException {
+      try {
+        resultSet.close();
+        statement.close();
+      } finally {
+        temporaries.forEach(Session.this::dropTemporary);
+      }
+    }
+  }
+
+  private TensorType originTensorType(String schema, String table, String column) {
+    if (table == null || table.isEmpty() || column == null || column.isEmpty()) {
+      return null;
+    }
+    if (Engine.TEMPORARY_SCHEMA.equals(schema)) {
+      Map<String, TensorType> columns = temporaryTensorColumns.get(table);
+      return columns == null ? null : columns.get(column);
+    }
+    return catalog().table(table)
+        .flatMap(t -> t.column(column))
+        .map(c -> c.type() instanceof TensorType t ? t : null)
+        .orElse(null);
+  }
+
+  /** Runs a query (which may contain PREDICT and file readers) and returns its open result. */
+  QueryRun openQuery(SqlNode query, Execution execution) throws SQLException {
+    TableExpressions.Rewritten rewritten = new TableExpressions(this, execution).rewrite(query);
+    Statement statement = calcite.createStatement();
+    try {
+      ResultSet rs = statement.executeQuery(unparse(rewritten.node()));
+      return new QueryRun(statement, rs, rewritten.temporaries());
+    } catch (SQLException | RuntimeException e) {
+      statement.close();
+      rewritten.temporaries().forEach(this::dropTemporary);
+      throw e;
+    }
+  }
+
+  /** Prepares standard SQL through Calcite; dlsql statements cannot be prepared. */
+  PreparedStatement prepare(String sql, DlsqlConnection connection) throws SQLException {
+    SqlNode node = parse(sql);
+    boolean standard = node.getKind().belongsTo(SqlKind.QUERY) || node.getKind() == SqlKind.EXPLAIN;
+    if (!standard || TableExpressions.containsExtensions(node)) {
+      throw new SQLException(
+          "only standard queries can be prepared; run dlsql statements and queries with PREDICT or"
+              + " file readers through Statement.execute",
+          SQLSTATE_USER_ERROR);
+    }
+    return new DlsqlPreparedStatement(connection, calcite.prepareStatement(stripTerminator(sql)));
+  }
+}

@@ -1,0 +1,157 @@
+package io.dlsql.sqltests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Properties;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Runs every script under {@code src/test/resources/sql} through the JDBC driver, each on a
+ * fresh data directory (format: this module's README). {@code -Dsql.test=dir/name} runs one.
+ */
+class SqlScriptTest {
+  private static final Path SCRIPTS = Path.of("src/test/resources/sql");
+  private static final Path DATA = Path.of("src/test/resources/data").toAbsolutePath();
+  private static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+  private static final String NULL = "NULL";
+
+  @TestFactory
+  Stream<DynamicTest> scripts() throws IOException {
+    String only = System.getProperty("sql.test");
+    List<Path> files;
+    try (Stream<Path> walk = Files.walk(SCRIPTS)) {
+      files = walk.filter(p -> p.toString().endsWith(".test")).sorted().toList();
+    }
+    return files.stream()
+        .filter(p -> only == null || only.isBlank() || name(p).equals(only))
+        .map(p -> DynamicTest.dynamicTest(name(p), p.toUri(), () -> run(p)));
+  }
+
+  private static String name(Path file) {
+    String relative = SCRIPTS.relativize(file).toString().replace('\\', '/');
+    return relative.substring(0, relative.length() - ".test".length());
+  }
+
+  private static void run(Path file) throws IOException, SQLException {
+    SqlScript script = SqlScript.parse(name(file), Files.readString(file));
+    if (script.requirements().contains("fashion-mnist")) {
+      Assumptions.assumeTrue(Files.exists(FASHION_MNIST), "Debian package dataset-fashion-mnist is not installed");
+    }
+    Path dataDir = Files.createTempDirectory("dlsql-sqltest-");
+    Properties props = new Properties();
+    props.setProperty("allowed_dirs", DATA.toString());
+    try (Connection connection = DriverManager.getConnection("jdbc:dlsql:" + dataDir, props)) {
+      for (SqlScript.Record record : script.records()) {
+        runRecord(script.name(), connection, record);
+      }
+    } finally {
+      deleteTree(dataDir);
+    }
+  }
+
+  private static void runRecord(String script, Connection connection, SqlScript.Record record) {
+    String where = script + ".test:" + record.line();
+    String sql = record.sql().replace("${RESOURCES}", DATA.toString());
+    try (Statement statement = connection.createStatement()) {
+      switch (record.kind()) {
+        case STATEMENT_OK -> statement.execute(sql);
+        case STATEMENT_ERROR -> {
+          try {
+            statement.execute(sql);
+          } catch (SQLException e) {
+            checkError(where, record, e);
+            return;
+          }
+          fail(where + ": statement should have failed: " + sql);
+        }
+        case QUERY -> {
+          if (!statement.execute(sql)) {
+            fail(where + ": query returned no result set: " + sql);
+          }
+          List<String> actual = rows(statement.getResultSet());
+          List<String> expected = new ArrayList<>(record.expected());
+          if (record.rowsort()) {
+            actual.sort(Comparator.naturalOrder());
+            expected.sort(Comparator.naturalOrder());
+          }
+          assertEquals(String.join("\n", expected), String.join("\n", actual), where + ": wrong rows for\n" + sql);
+        }
+      }
+    } catch (SQLException e) {
+      fail(where + ": " + e.getMessage() + "\n" + sql, e);
+    }
+  }
+
+  private static void checkError(String where, SqlScript.Record record, SQLException e) {
+    String message = e.getMessage() == null ? "" : e.getMessage();
+    String expected = String.join("\n", record.expected()).strip();
+    if (expected.startsWith("regex:")) {
+      Pattern pattern = Pattern.compile(expected.substring("regex:".length()).strip(), Pattern.DOTALL);
+      if (!pattern.matcher(message).find()) {
+        fail(where + ": error message\n  " + message + "\ndoes not match /" + pattern + "/");
+      }
+    } else if (!message.contains(expected)) {
+      fail(where + ": error message\n  " + message + "\ndoes not contain\n  " + expected);
+    }
+  }
+
+  private static List<String> rows(ResultSet rs) throws SQLException {
+    ResultSetMetaData md = rs.getMetaData();
+    List<String> rows = new ArrayList<>();
+    while (rs.next()) {
+      StringBuilder row = new StringBuilder();
+      for (int c = 1; c <= md.getColumnCount(); c++) {
+        if (c > 1) {
+          row.append('\t');
+        }
+        Object value = rs.getObject(c);
+        row.append(format(value));
+      }
+      rows.add(row.toString());
+    }
+    return rows;
+  }
+
+  private static String format(Object value) {
+    if (value == null) {
+      return NULL;
+    }
+    if (value instanceof byte[] bytes) {
+      return "<" + bytes.length + " bytes>";
+    }
+    if (value instanceof java.math.BigDecimal d) {
+      return d.stripTrailingZeros().toPlainString();
+    }
+    return value.toString();
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+}
