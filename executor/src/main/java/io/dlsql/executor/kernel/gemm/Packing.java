@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Copies blocks of op(A) and op(B) into the contiguous layouts {@link MicroKernel} streams through:
@@ -20,6 +21,8 @@ final class Packing {
   private Packing() {}
 
   static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+  /** Exactly MR floats: one k step of a transposed A sliver is one such vector. */
+  private static final VectorSpecies<Float> MR_SPECIES = FloatVector.SPECIES_256;
 
   /**
    * Packs rows {@code [i0, i0 + rows)} and k steps {@code [p0, p0 + kc)} of op(A) into {@code dst}:
@@ -35,7 +38,22 @@ final class Packing {
       int p0,
       int kc,
       float[] dst) {
-    for (int s = 0; s * MR < rows; s++) {
+    int s = 0;
+    if (transA && MR_SPECIES.length() == MR) {
+      // A stored k x m: walk each stored row once, left to right, dealing MR floats to each
+      // full sliver; reading sliver by sliver would revisit every cache line rows/MR times.
+      int full = rows / MR;
+      long stride = (long) lda * Float.BYTES;
+      long src = (aOff + (long) p0 * lda + i0) * Float.BYTES;
+      for (int p = 0; p < kc; p++, src += stride) {
+        for (int t = 0, d = p * MR; t < full; t++, d += kc * MR) {
+          FloatVector.fromMemorySegment(MR_SPECIES, a, src + (long) t * MR * Float.BYTES, TileStore.ORDER)
+              .intoArray(dst, d);
+        }
+      }
+      s = full;
+    }
+    for (; s * MR < rows; s++) {
       int base = s * kc * MR;
       int i = i0 + s * MR;
       int live = Math.min(MR, rows - s * MR);
@@ -50,17 +68,24 @@ final class Packing {
   /** A stored m x k: each of the sliver's rows is contiguous in k and lands at stride MR. */
   private static void packASliver(
       MemorySegment a, long aOff, int lda, int i, int live, int p0, int kc, float[] dst, int base) {
+    long src = aOff + (long) i * lda + p0;
+    int p = 0;
+    if (live == MR && MR == 8 && Transpose.AVAILABLE) {
+      for (; p + Transpose.LANES <= kc; p += Transpose.LANES) {
+        Transpose.rows8x16(
+            a, (src + p) * Float.BYTES, (long) lda * Float.BYTES, dst, base + p * MR);
+      }
+    }
     for (int r = 0; r < live; r++) {
-      long src = aOff + (long) (i + r) * lda + p0;
-      int d = base + r;
-      for (int p = 0; p < kc; p++, d += MR) {
-        dst[d] = a.getAtIndex(F32, src + p);
+      long row = src + (long) r * lda;
+      for (int q = p, d = base + p * MR + r; q < kc; q++, d += MR) {
+        dst[d] = a.getAtIndex(F32, row + q);
       }
     }
     zeroRows(dst, base, live, kc);
   }
 
-  /** A stored k x m: the sliver's MR values of one k step are contiguous. */
+  /** A stored k x m, a sliver of fewer than MR rows (the full ones are dealt out in packA). */
   private static void packTransposedASliver(
       MemorySegment a, long aOff, int lda, int i, int live, int p0, int kc, float[] dst, int base) {
     for (int p = 0; p < kc; p++) {
@@ -134,18 +159,28 @@ final class Packing {
   /** B stored n x k: each column of the sliver is a contiguous row of storage, written at stride NR. */
   private static void packTransposedBSliver(
       MemorySegment b, long bOff, int ldb, int p0, int kc, int j, int live, float[] dst, int base) {
+    long src = bOff + (long) j * ldb + p0;
+    int p = 0;
+    if (live == NR && Transpose.AVAILABLE) {
+      long rowBytes = (long) ldb * Float.BYTES;
+      for (; p + Transpose.LANES <= kc; p += Transpose.LANES) {
+        for (int half = 0; half < NR; half += Transpose.LANES) {
+          Transpose.rows16x16(
+              b, (src + (long) half * ldb + p) * Float.BYTES, rowBytes, dst, base + p * NR + half, NR);
+        }
+      }
+    }
     for (int jj = 0; jj < live; jj++) {
-      long src = bOff + (long) (j + jj) * ldb + p0;
-      int d = base + jj;
-      for (int p = 0; p < kc; p++, d += NR) {
-        dst[d] = b.getAtIndex(F32, src + p);
+      long row = src + (long) jj * ldb;
+      for (int q = p, d = base + p * NR + jj; q < kc; q++, d += NR) {
+        dst[d] = b.getAtIndex(F32, row + q);
       }
     }
     if (live == NR) {
       return;
     }
-    for (int p = 0; p < kc; p++) {
-      Arrays.fill(dst, base + p * NR + live, base + (p + 1) * NR, 0f);
+    for (int q = 0; q < kc; q++) {
+      Arrays.fill(dst, base + q * NR + live, base + (q + 1) * NR, 0f);
     }
   }
 }
