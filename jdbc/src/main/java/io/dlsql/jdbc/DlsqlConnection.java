@@ -31,6 +31,11 @@ public final class DlsqlConnection extends ForwardingConnection {
     return engine;
   }
 
+  /** The Calcite connection underneath, for serving rows the engine computed. */
+  Connection unwrapCalcite() {
+    return delegate;
+  }
+
   @Override
   public Statement createStatement() throws SQLException {
     return new DlsqlStatement(this, delegate.createStatement());
