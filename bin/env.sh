@@ -11,3 +11,5 @@ if [ -z "${JAVA_HOME:-}" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
 fi
 export JAVA_HOME
 DLSQL_JVM_FLAGS=$(sed -n 's:.*<dlsql.jvm.flags>\(.*\)</dlsql.jvm.flags>.*:\1:p' "$DLSQL_HOME/pom.xml")
+# Maven's own dependency injection touches sun.misc.Unsafe; JDK 25 warns about it on every build.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
