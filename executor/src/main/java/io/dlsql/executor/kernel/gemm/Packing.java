@@ -70,10 +70,10 @@ final class Packing {
       MemorySegment a, long aOff, int lda, int i, int live, int p0, int kc, float[] dst, int base) {
     long src = aOff + (long) i * lda + p0;
     int p = 0;
-    if (live == MR && MR == 8 && Transpose.AVAILABLE) {
+    if (MR == 8 && Transpose.AVAILABLE) {
       for (; p + Transpose.LANES <= kc; p += Transpose.LANES) {
         Transpose.rows8x16(
-            a, (src + p) * Float.BYTES, (long) lda * Float.BYTES, dst, base + p * MR);
+            a, (src + p) * Float.BYTES, (long) lda * Float.BYTES, live, dst, base + p * MR);
       }
     }
     for (int r = 0; r < live; r++) {
@@ -82,7 +82,7 @@ final class Packing {
         dst[d] = a.getAtIndex(F32, row + q);
       }
     }
-    zeroRows(dst, base, live, kc);
+    zeroRows(dst, base, live, p, kc);
   }
 
   /** A stored k x m, a sliver of fewer than MR rows (the full ones are dealt out in packA). */
@@ -95,14 +95,15 @@ final class Packing {
         dst[d + r] = a.getAtIndex(F32, src + r);
       }
     }
-    zeroRows(dst, base, live, kc);
+    zeroRows(dst, base, live, 0, kc);
   }
 
-  private static void zeroRows(float[] dst, int base, int live, int kc) {
+  /** Zeroes rows {@code [live, MR)} of k steps {@code [from, kc)} of a packed A sliver. */
+  private static void zeroRows(float[] dst, int base, int live, int from, int kc) {
     if (live == MR) {
       return;
     }
-    for (int p = 0; p < kc; p++) {
+    for (int p = from; p < kc; p++) {
       Arrays.fill(dst, base + p * MR + live, base + (p + 1) * MR, 0f);
     }
   }
@@ -138,21 +139,29 @@ final class Packing {
       MemorySegment b, long bOff, int ldb, int p0, int kc, int j, int live, float[] dst, int base) {
     long src = (bOff + (long) p0 * ldb + j) * Float.BYTES;
     long stride = (long) ldb * Float.BYTES;
-    if (live == NR) {
-      for (int p = 0, d = base; p < kc; p++, d += NR, src += stride) {
-        FloatVector.fromMemorySegment(SPECIES, b, src, TileStore.ORDER).intoArray(dst, d);
-        FloatVector.fromMemorySegment(SPECIES, b, src + V * Float.BYTES, TileStore.ORDER)
-            .intoArray(dst, d + V);
+    long end = b.byteSize();
+    for (int p = 0, d = base; p < kc; p++, d += NR, src += stride) {
+      int jj = 0;
+      for (; jj + V <= live; jj += V) {
+        FloatVector.fromMemorySegment(SPECIES, b, src + (long) jj * Float.BYTES, TileStore.ORDER)
+            .intoArray(dst, d + jj);
       }
-      return;
-    }
-    // Edge sliver (the last one of an odd width): copy the live columns, zero the padding.
-    long index = bOff + (long) p0 * ldb + j;
-    for (int p = 0, d = base; p < kc; p++, d += NR, index += ldb) {
-      for (int jj = 0; jj < live; jj++) {
-        dst[d + jj] = b.getAtIndex(F32, index + jj);
+      if (jj == live) {
+        continue;
       }
-      Arrays.fill(dst, d + live, d + NR, 0f);
+      // The last sliver of an odd width: a masked load is fast only while the whole vector lies
+      // inside the segment (past its end the Vector API goes lane by lane and C2 deoptimizes).
+      long at = src + (long) jj * Float.BYTES;
+      if (at + (long) V * Float.BYTES <= end) {
+        FloatVector.fromMemorySegment(SPECIES, b, at, TileStore.ORDER, SPECIES.indexInRange(jj, live))
+            .intoArray(dst, d + jj);
+        jj += V;
+      } else {
+        for (; jj < live; jj++) {
+          dst[d + jj] = b.get(F32, src + (long) jj * Float.BYTES);
+        }
+      }
+      Arrays.fill(dst, d + jj, d + NR, 0f);
     }
   }
 
@@ -161,12 +170,20 @@ final class Packing {
       MemorySegment b, long bOff, int ldb, int p0, int kc, int j, int live, float[] dst, int base) {
     long src = bOff + (long) j * ldb + p0;
     int p = 0;
-    if (live == NR && Transpose.AVAILABLE) {
+    if (Transpose.AVAILABLE) {
       long rowBytes = (long) ldb * Float.BYTES;
       for (; p + Transpose.LANES <= kc; p += Transpose.LANES) {
-        for (int half = 0; half < NR; half += Transpose.LANES) {
+        for (int group = 0; group < NR; group += Transpose.LANES) {
+          int d = base + p * NR + group;
+          int rows = Math.min(Transpose.LANES, live - group);
+          if (rows <= 0) {
+            for (int q = 0; q < Transpose.LANES; q++) {
+              Arrays.fill(dst, d + q * NR, d + q * NR + Transpose.LANES, 0f);
+            }
+            continue;
+          }
           Transpose.rows16x16(
-              b, (src + (long) half * ldb + p) * Float.BYTES, rowBytes, dst, base + p * NR + half, NR);
+              b, (src + (long) group * ldb + p) * Float.BYTES, rowBytes, rows, dst, d, NR);
         }
       }
     }
@@ -179,7 +196,7 @@ final class Packing {
     if (live == NR) {
       return;
     }
-    for (int q = 0; q < kc; q++) {
+    for (int q = p; q < kc; q++) {
       Arrays.fill(dst, base + q * NR + live, base + (q + 1) * NR, 0f);
     }
   }

@@ -22,6 +22,8 @@ final class Transpose {
   private static final FloatVector ZIP_LOW = indices(0);
   /** Lanes 8..15 of a interleaved with lanes 8..15 of b. */
   private static final FloatVector ZIP_HIGH = indices(LANES / 2);
+  /** Stands in for the rows past the edge, so a partial block comes out zero-padded. */
+  private static final FloatVector ZERO = FloatVector.zero(SPECIES);
 
   private static FloatVector indices(int first) {
     float[] idx = new float[LANES];
@@ -33,19 +35,19 @@ final class Transpose {
   }
 
   /**
-   * Packs 16 k steps of an 8-row A sliver: reads 16 floats from each of 8 rows (at {@code
-   * offset + r * rowBytes}) and writes them k-major, 8 rows per k step, as 128 contiguous
-   * floats at {@code dst[d]}.
+   * Packs 16 k steps of an 8-row A sliver: reads 16 floats from each of the first {@code
+   * live} (1 to 8) rows (at {@code offset + r * rowBytes}) and writes them k-major, 8 rows
+   * per k step, as 128 contiguous floats at {@code dst[d]}; missing rows come out as zeros.
    */
-  static void rows8x16(MemorySegment src, long offset, long rowBytes, float[] dst, int d) {
+  static void rows8x16(MemorySegment src, long offset, long rowBytes, int live, float[] dst, int d) {
     FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, src, offset, TileStore.ORDER);
-    FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, src, offset + 1 * rowBytes, TileStore.ORDER);
-    FloatVector x2 = FloatVector.fromMemorySegment(SPECIES, src, offset + 2 * rowBytes, TileStore.ORDER);
-    FloatVector x3 = FloatVector.fromMemorySegment(SPECIES, src, offset + 3 * rowBytes, TileStore.ORDER);
-    FloatVector x4 = FloatVector.fromMemorySegment(SPECIES, src, offset + 4 * rowBytes, TileStore.ORDER);
-    FloatVector x5 = FloatVector.fromMemorySegment(SPECIES, src, offset + 5 * rowBytes, TileStore.ORDER);
-    FloatVector x6 = FloatVector.fromMemorySegment(SPECIES, src, offset + 6 * rowBytes, TileStore.ORDER);
-    FloatVector x7 = FloatVector.fromMemorySegment(SPECIES, src, offset + 7 * rowBytes, TileStore.ORDER);
+    FloatVector x1 = live > 1 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 1 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x2 = live > 2 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 2 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x3 = live > 3 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 3 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x4 = live > 4 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 4 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x5 = live > 5 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 5 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x6 = live > 6 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 6 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x7 = live > 7 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 7 * rowBytes, TileStore.ORDER) : ZERO;
     FloatVector s0_0 = ZIP_LOW.selectFrom(x0, x4);
     FloatVector s0_1 = ZIP_HIGH.selectFrom(x0, x4);
     FloatVector s0_2 = ZIP_LOW.selectFrom(x1, x5);
@@ -81,27 +83,27 @@ final class Transpose {
   }
 
   /**
-   * Transposes a 16 x 16 block: reads 16 floats from each of 16 rows (at {@code offset +
-   * r * rowBytes}) and writes column {@code q} as 16 contiguous floats at {@code d + q *
-   * dstStride}.
+   * Transposes a 16 x 16 block: reads 16 floats from each of the first {@code live} (1 to
+   * 16) rows (at {@code offset + r * rowBytes}) and writes column {@code q} as 16
+   * contiguous floats at {@code d + q * dstStride}; missing rows come out as zeros.
    */
-  static void rows16x16(MemorySegment src, long offset, long rowBytes, float[] dst, int d, int dstStride) {
+  static void rows16x16(MemorySegment src, long offset, long rowBytes, int live, float[] dst, int d, int dstStride) {
     FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, src, offset, TileStore.ORDER);
-    FloatVector x1 = FloatVector.fromMemorySegment(SPECIES, src, offset + 1 * rowBytes, TileStore.ORDER);
-    FloatVector x2 = FloatVector.fromMemorySegment(SPECIES, src, offset + 2 * rowBytes, TileStore.ORDER);
-    FloatVector x3 = FloatVector.fromMemorySegment(SPECIES, src, offset + 3 * rowBytes, TileStore.ORDER);
-    FloatVector x4 = FloatVector.fromMemorySegment(SPECIES, src, offset + 4 * rowBytes, TileStore.ORDER);
-    FloatVector x5 = FloatVector.fromMemorySegment(SPECIES, src, offset + 5 * rowBytes, TileStore.ORDER);
-    FloatVector x6 = FloatVector.fromMemorySegment(SPECIES, src, offset + 6 * rowBytes, TileStore.ORDER);
-    FloatVector x7 = FloatVector.fromMemorySegment(SPECIES, src, offset + 7 * rowBytes, TileStore.ORDER);
-    FloatVector x8 = FloatVector.fromMemorySegment(SPECIES, src, offset + 8 * rowBytes, TileStore.ORDER);
-    FloatVector x9 = FloatVector.fromMemorySegment(SPECIES, src, offset + 9 * rowBytes, TileStore.ORDER);
-    FloatVector x10 = FloatVector.fromMemorySegment(SPECIES, src, offset + 10 * rowBytes, TileStore.ORDER);
-    FloatVector x11 = FloatVector.fromMemorySegment(SPECIES, src, offset + 11 * rowBytes, TileStore.ORDER);
-    FloatVector x12 = FloatVector.fromMemorySegment(SPECIES, src, offset + 12 * rowBytes, TileStore.ORDER);
-    FloatVector x13 = FloatVector.fromMemorySegment(SPECIES, src, offset + 13 * rowBytes, TileStore.ORDER);
-    FloatVector x14 = FloatVector.fromMemorySegment(SPECIES, src, offset + 14 * rowBytes, TileStore.ORDER);
-    FloatVector x15 = FloatVector.fromMemorySegment(SPECIES, src, offset + 15 * rowBytes, TileStore.ORDER);
+    FloatVector x1 = live > 1 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 1 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x2 = live > 2 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 2 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x3 = live > 3 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 3 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x4 = live > 4 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 4 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x5 = live > 5 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 5 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x6 = live > 6 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 6 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x7 = live > 7 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 7 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x8 = live > 8 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 8 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x9 = live > 9 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 9 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x10 = live > 10 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 10 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x11 = live > 11 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 11 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x12 = live > 12 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 12 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x13 = live > 13 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 13 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x14 = live > 14 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 14 * rowBytes, TileStore.ORDER) : ZERO;
+    FloatVector x15 = live > 15 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 15 * rowBytes, TileStore.ORDER) : ZERO;
     FloatVector s0_0 = ZIP_LOW.selectFrom(x0, x8);
     FloatVector s0_1 = ZIP_HIGH.selectFrom(x0, x8);
     FloatVector s0_2 = ZIP_LOW.selectFrom(x1, x9);
