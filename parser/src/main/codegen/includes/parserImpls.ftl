@@ -500,13 +500,13 @@ SqlNode SqlTrainModel() :
     final Span s;
     final SqlIdentifier model;
     final SqlNode source;
-    SqlNodeList options = SqlNodeList.EMPTY;
+    SqlNodeList withOptions = SqlNodeList.EMPTY;
 }
 {
     <TRAIN> { s = span(); } <MODEL> model = CompoundIdentifier()
     <ON> source = DlsqlDataSource()
-    [ options = DlsqlOptionList() ]
-    { return new SqlTrainModel(s.end(this), model, source, options); }
+    [ withOptions = DlsqlOptionList() ]
+    { return new SqlTrainModel(s.end(this), model, source, withOptions); }
 }
 
 /** EVALUATE MODEL m ON data [ WITH ( options ) ] */
@@ -515,13 +515,13 @@ SqlNode SqlEvaluateModel() :
     final Span s;
     final SqlIdentifier model;
     final SqlNode source;
-    SqlNodeList options = SqlNodeList.EMPTY;
+    SqlNodeList withOptions = SqlNodeList.EMPTY;
 }
 {
     <EVALUATE> { s = span(); } <MODEL> model = CompoundIdentifier()
     <ON> source = DlsqlDataSource()
-    [ options = DlsqlOptionList() ]
-    { return new SqlEvaluateModel(s.end(this), model, source, options); }
+    [ withOptions = DlsqlOptionList() ]
+    { return new SqlEvaluateModel(s.end(this), model, source, withOptions); }
 }
 
 /** PREDICT ( MODEL m , data ) */
@@ -576,7 +576,7 @@ SqlNode SqlCompressModel() :
     SqlNode calibration = null;
     SqlNode finetuning = null;
     SqlNode training = null;
-    SqlNodeList options = SqlNodeList.EMPTY;
+    SqlNodeList withOptions = SqlNodeList.EMPTY;
 }
 {
     <COMPRESS> { s = span(); } <MODEL> model = CompoundIdentifier()
@@ -587,10 +587,10 @@ SqlNode SqlCompressModel() :
     [ <CALIBRATE> <ON> calibration = DlsqlDataSource() ]
     [ <FINETUNE> <ON> finetuning = DlsqlDataSource() ]
     [ <ON> training = DlsqlDataSource() ]
-    [ options = DlsqlOptionList() ]
+    [ withOptions = DlsqlOptionList() ]
     {
         return new SqlCompressModel(s.end(this), model, target, method,
-            calibration, finetuning, training, options);
+            calibration, finetuning, training, withOptions);
     }
 }
 
@@ -599,12 +599,12 @@ SqlNode SqlAnalyzeModel() :
 {
     final Span s;
     final SqlIdentifier model;
-    SqlNodeList options = SqlNodeList.EMPTY;
+    SqlNodeList withOptions = SqlNodeList.EMPTY;
 }
 {
     <ANALYZE> { s = span(); } <MODEL> model = CompoundIdentifier()
-    [ options = DlsqlOptionList() ]
-    { return new SqlAnalyzeModel(s.end(this), model, options); }
+    [ withOptions = DlsqlOptionList() ]
+    { return new SqlAnalyzeModel(s.end(this), model, withOptions); }
 }
 
 /** EXPLAIN [ ANALYZE ] ( TRAIN MODEL ... | EVALUATE MODEL ... | PREDICT(...) ) */

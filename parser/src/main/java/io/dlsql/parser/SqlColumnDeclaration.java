@@ -12,7 +12,7 @@ import org.apache.calcite.sql.SqlWriter;
 import org.apache.calcite.sql.parser.SqlParserPos;
 import org.apache.calcite.util.ImmutableNullableList;
 
-/** One column of {@code CREATE TABLE t (name type [NOT NULL], ...)}: name, SQL type, nullability. */
+/** A column of {@code CREATE TABLE t (name type [NOT NULL], ...)}: name, type, nullability. */
 public final class SqlColumnDeclaration extends SqlCall {
   static final SqlOperator OPERATOR =
       new DlsqlOperator(

@@ -25,7 +25,7 @@ public final class SqlExplainModel extends SqlCall {
   private final boolean analyze;
   private final SqlNode statement;
 
-  /** {@code statement} is a {@link SqlTrainModel}, {@link SqlEvaluateModel} or {@link SqlPredict}. */
+  /** {@code statement} is a TRAIN, EVALUATE or PREDICT node. */
   public SqlExplainModel(SqlParserPos pos, boolean analyze, SqlNode statement) {
     super(pos);
     if (!(statement instanceof SqlModelOnData || statement instanceof SqlPredict)) {
@@ -40,7 +40,7 @@ public final class SqlExplainModel extends SqlCall {
     return analyze;
   }
 
-  /** The explained statement: a {@link SqlTrainModel}, {@link SqlEvaluateModel} or {@link SqlPredict}. */
+  /** The explained statement: a TRAIN, EVALUATE or PREDICT node. */
   public SqlNode statement() {
     return statement;
   }
