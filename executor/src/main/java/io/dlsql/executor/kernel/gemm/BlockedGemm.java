@@ -60,11 +60,18 @@ final class BlockedGemm {
     float[] packedB = ws.packedB(kc * roundUp(Math.min(nc, j1 - j0), NR));
     float[] packedA = ws.packedA(kc * roundUp(Math.min(mc, i1 - i0), MR));
     float[] acc = ws.tile();
+    boolean bInPlace = !transB && i1 - i0 <= IN_PLACE_B_MAX_ROWS;
     for (int jc = j0; jc < j1; jc += nc) {
       int ncb = Math.min(nc, j1 - jc);
+      // With B read in place only the ragged last sliver (if any) is packed, at index 0.
+      int fullWidth = ncb / NR * NR;
       for (int pc = 0; pc < k; pc += kc) {
         int kcb = Math.min(kc, k - pc);
-        Packing.packB(transB, b, bOff, ldb, pc, kcb, jc, ncb, packedB);
+        if (!bInPlace) {
+          Packing.packB(transB, b, bOff, ldb, pc, kcb, jc, ncb, packedB);
+        } else if (fullWidth < ncb) {
+          Packing.packB(false, b, bOff, ldb, pc, kcb, jc + fullWidth, ncb - fullWidth, packedB);
+        }
         // Later k blocks add onto what the first one stored.
         float blockBeta = pc == 0 ? beta : 1f;
         for (int ic = i0; ic < i1; ic += mc) {
@@ -75,9 +82,13 @@ final class BlockedGemm {
             int aIndex = ir * kcb;
             for (int jr = 0; jr < ncb; jr += NR) {
               int cols = Math.min(NR, ncb - jr);
-              int bIndex = jr * kcb;
+              int bIndex = bInPlace ? 0 : jr * kcb;
               long cIndex = cOff + (long) (ic + ir) * ldc + jc + jr;
-              if (cols <= V) {
+              if (bInPlace && cols == NR) {
+                long bOffset = (bOff + (long) pc * ldb + jc + jr) * Float.BYTES;
+                MicroKernel.tileFromSegment(
+                    kcb, packedA, aIndex, b, bOffset, (long) ldb * Float.BYTES, acc);
+              } else if (cols <= V) {
                 MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
               } else {
                 MicroKernel.tile(kcb, packedA, aIndex, packedB, bIndex, acc);
@@ -89,6 +100,12 @@ final class BlockedGemm {
       }
     }
   }
+
+  /**
+   * Up to this many rows of C, B (when stored k x n) is read in place rather than packed: each B
+   * element then serves only a few row slivers, too few to pay back the copy.
+   */
+  static final int IN_PLACE_B_MAX_ROWS = 64;
 
   /**
    * Splits {@code extent} into the fewest blocks of at most {@code max} and returns the size of

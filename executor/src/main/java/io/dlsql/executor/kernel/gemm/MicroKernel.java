@@ -1,5 +1,6 @@
 package io.dlsql.executor.kernel.gemm;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -71,6 +72,71 @@ final class MicroKernel {
       c71 = a7.fma(b1, c71);
       ai += MR;
       bi += NR;
+    }
+    c00.intoArray(acc, 0 * NR);
+    c01.intoArray(acc, 0 * NR + V);
+    c10.intoArray(acc, 1 * NR);
+    c11.intoArray(acc, 1 * NR + V);
+    c20.intoArray(acc, 2 * NR);
+    c21.intoArray(acc, 2 * NR + V);
+    c30.intoArray(acc, 3 * NR);
+    c31.intoArray(acc, 3 * NR + V);
+    c40.intoArray(acc, 4 * NR);
+    c41.intoArray(acc, 4 * NR + V);
+    c50.intoArray(acc, 5 * NR);
+    c51.intoArray(acc, 5 * NR + V);
+    c60.intoArray(acc, 6 * NR);
+    c61.intoArray(acc, 6 * NR + V);
+    c70.intoArray(acc, 7 * NR);
+    c71.intoArray(acc, 7 * NR + V);
+  }
+
+  /**
+   * Like {@link #tile}, but reads B in place: {@code NR} floats at {@code bOffset} (bytes) for
+   * the first k step, then one row of {@code ldbBytes} further per step. For few rows of C
+   * every B element is used only a few times, and packing it would cost more than it saves.
+   */
+  static void tileFromSegment(
+      int kc, float[] ap, int aIndex, MemorySegment b, long bOffset, long ldbBytes, float[] acc) {
+    FloatVector c00 = FloatVector.zero(SPECIES); FloatVector c01 = FloatVector.zero(SPECIES);
+    FloatVector c10 = FloatVector.zero(SPECIES); FloatVector c11 = FloatVector.zero(SPECIES);
+    FloatVector c20 = FloatVector.zero(SPECIES); FloatVector c21 = FloatVector.zero(SPECIES);
+    FloatVector c30 = FloatVector.zero(SPECIES); FloatVector c31 = FloatVector.zero(SPECIES);
+    FloatVector c40 = FloatVector.zero(SPECIES); FloatVector c41 = FloatVector.zero(SPECIES);
+    FloatVector c50 = FloatVector.zero(SPECIES); FloatVector c51 = FloatVector.zero(SPECIES);
+    FloatVector c60 = FloatVector.zero(SPECIES); FloatVector c61 = FloatVector.zero(SPECIES);
+    FloatVector c70 = FloatVector.zero(SPECIES); FloatVector c71 = FloatVector.zero(SPECIES);
+    int ai = aIndex;
+    long bo = bOffset;
+    for (int p = 0; p < kc; p++) {
+      FloatVector b0 = FloatVector.fromMemorySegment(SPECIES, b, bo, TileStore.ORDER);
+      FloatVector b1 = FloatVector.fromMemorySegment(SPECIES, b, bo + V * Float.BYTES, TileStore.ORDER);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, ap[ai]);
+      c00 = a0.fma(b0, c00);
+      c01 = a0.fma(b1, c01);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      c11 = a1.fma(b1, c11);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      c21 = a2.fma(b1, c21);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      c31 = a3.fma(b1, c31);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      c41 = a4.fma(b1, c41);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      c51 = a5.fma(b1, c51);
+      FloatVector a6 = FloatVector.broadcast(SPECIES, ap[ai + 6]);
+      c60 = a6.fma(b0, c60);
+      c61 = a6.fma(b1, c61);
+      FloatVector a7 = FloatVector.broadcast(SPECIES, ap[ai + 7]);
+      c70 = a7.fma(b0, c70);
+      c71 = a7.fma(b1, c71);
+      ai += MR;
+      bo += ldbBytes;
     }
     c00.intoArray(acc, 0 * NR);
     c01.intoArray(acc, 0 * NR + V);
