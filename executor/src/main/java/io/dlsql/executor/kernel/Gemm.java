@@ -1,5 +1,6 @@
 package io.dlsql.executor.kernel;
 
+import io.dlsql.catalog.UserException;
 import io.dlsql.executor.kernel.gemm.VectorGemm;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,10 +25,31 @@ public final class Gemm {
     /** {@link ReferenceGemm}: plain loops, the oracle every other variant is checked against. */
     REFERENCE,
     /** {@link VectorGemm}: packed, cache-blocked, register-blocked Vector API kernel, multi-threaded. */
-    VECTOR
+    VECTOR;
+
+    /**
+     * The variant a value of {@link #VARIANT_PROPERTY} names: {@code reference} (or {@code
+     * scalar}) or {@code vector}, in any case; empty means the default, {@code vector}.
+     *
+     * @throws UserException for any other value
+     */
+    public static Variant parse(String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      return switch (v) {
+        case "reference", "scalar" -> REFERENCE;
+        case "vector", "" -> VECTOR;
+        default ->
+            throw new UserException(
+                "system property "
+                    + VARIANT_PROPERTY
+                    + " must be 'reference' or 'vector', got '"
+                    + value
+                    + "'");
+      };
+    }
   }
 
-  private static volatile Variant variant = variantFromProperty();
+  private static volatile Variant variant = Variant.parse(System.getProperty(VARIANT_PROPERTY, ""));
 
   /** The variant {@link #sgemm} uses now. */
   public static Variant variant() {
@@ -40,18 +62,6 @@ public final class Gemm {
       throw new IllegalArgumentException("GEMM variant must not be null");
     }
     variant = v;
-  }
-
-  private static Variant variantFromProperty() {
-    String value = System.getProperty(VARIANT_PROPERTY, "vector").trim().toLowerCase(Locale.ROOT);
-    return switch (value) {
-      case "reference", "scalar" -> Variant.REFERENCE;
-      case "vector", "" -> Variant.VECTOR;
-      default ->
-          throw new IllegalStateException(
-              "system property " + VARIANT_PROPERTY + " must be 'reference' or 'vector', got '"
-                  + value + "'");
-    };
   }
 
   /**

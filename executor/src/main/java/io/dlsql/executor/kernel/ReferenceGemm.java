@@ -6,6 +6,10 @@ import java.lang.foreign.MemorySegment;
 public final class ReferenceGemm {
   private ReferenceGemm() {}
 
+  /**
+   * Same contract as {@link Gemm#sgemm}, computed one element at a time: a float sum over k in
+   * order, then {@code alpha * sum + beta * C} (C not read when beta is 0). Arguments unchecked.
+   */
   public static void sgemm(
       boolean transA,
       boolean transB,

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.dlsql.catalog.UserException;
 import io.dlsql.executor.kernel.Gemm;
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.ReferenceGemm;
@@ -161,6 +162,16 @@ class VectorGemmTest {
     } finally {
       Gemm.setVariant(before);
     }
+  }
+
+  @Test
+  void variantPropertyValues() {
+    assertEquals(Gemm.Variant.REFERENCE, Gemm.Variant.parse(" Reference "));
+    assertEquals(Gemm.Variant.REFERENCE, Gemm.Variant.parse("scalar"));
+    assertEquals(Gemm.Variant.VECTOR, Gemm.Variant.parse("VECTOR"));
+    assertEquals(Gemm.Variant.VECTOR, Gemm.Variant.parse(""));
+    UserException bad = assertThrows(UserException.class, () -> Gemm.Variant.parse("fast"));
+    assertTrue(bad.getMessage().contains(Gemm.VARIANT_PROPERTY), bad.getMessage());
   }
 
   @Test
