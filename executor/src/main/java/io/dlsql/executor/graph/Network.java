@@ -59,6 +59,9 @@ public final class Network implements AutoCloseable {
   private boolean forwardWasTraining;
   private long stepSeed;
   private long forwardCount;
+  /** Per node, wall nanoseconds spent in forward and in backward since the last reset. */
+  private final long[] forwardNanos;
+  private final long[] backwardNanos;
   private boolean stepSeedSet;
 
   private Network(NetworkSpec spec, long seed, InitScheme init) {
@@ -68,6 +71,8 @@ public final class Network implements AutoCloseable {
     LinkedHashMap<String, int[]> shapeByName = spec.shapes();
     int count = nodes.size();
     layers = new Layer[count];
+    forwardNanos = new long[count];
+    backwardNanos = new long[count];
     sources = new int[count][];
     shapes = new int[count][];
     List<LayerSpec> specs = spec.layerSpecs();
@@ -253,7 +258,9 @@ public final class Network implements AutoCloseable {
       if (layers[i] instanceof Dropout d) {
         d.setSeed(Rng.mix(seedNow, i));
       }
+      long started = System.nanoTime();
       layers[i].forward(inputsOf(i), outputViews[i], training);
+      forwardNanos[i] += System.nanoTime() - started;
     }
     return logitsView;
   }
@@ -293,6 +300,7 @@ public final class Network implements AutoCloseable {
           gradIn[k] = viaScratch[i][k] ? scratchViews[i][k] : gradViews[j];
         }
       }
+      long started = System.nanoTime();
       layers[i].backward(inputsOf(i), outputViews[i], gradViews[i], gradIn);
       for (int k = 0; k < gradIn.length; k++) {
         int j = sources[i][k];
@@ -303,7 +311,25 @@ public final class Network implements AutoCloseable {
           ready[j] = true;
         }
       }
+      backwardNanos[i] += System.nanoTime() - started;
     }
+  }
+
+  /** Time spent per node since the last {@link #resetLayerTimes()}, for EXPLAIN ANALYZE and tuning. */
+  public record LayerTime(String node, Op op, long forwardNanos, long backwardNanos) {}
+
+  /** Wall time per node (forward, backward) accumulated since the last reset, in node order. */
+  public List<LayerTime> layerTimes() {
+    List<LayerTime> out = new ArrayList<>(layers.length);
+    for (int i = 0; i < layers.length; i++) {
+      out.add(new LayerTime(layers[i].name(), spec.nodes().get(i).op(), forwardNanos[i], backwardNanos[i]));
+    }
+    return out;
+  }
+
+  public void resetLayerTimes() {
+    Arrays.fill(forwardNanos, 0);
+    Arrays.fill(backwardNanos, 0);
   }
 
   private static void addInto(Tensor dst, Tensor src) {
