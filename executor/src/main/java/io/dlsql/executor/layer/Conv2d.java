@@ -4,6 +4,7 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.conv.DepthwiseConv2d;
 import io.dlsql.executor.kernel.conv.DirectConv2d;
 import io.dlsql.executor.kernel.conv.Im2colConv2d;
 import io.dlsql.executor.random.Rng;
@@ -13,10 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * 2-D convolution (grouped and depthwise included). The default algorithm is im2col + GEMM with
- * images split across threads, each thread with its own im2col buffer and (in backward) its own
- * partial weight gradient, summed in chunk order so results do not depend on timing. {@link
- * Algorithm#DIRECT} is the plain reference.
+ * 2-D convolution (grouped and depthwise included). The default algorithm is im2col + GEMM
+ * ({@link Algorithm#DEPTHWISE} for depthwise geometries) with images split across threads, each
+ * thread with its own im2col buffer and (in backward) its own partial weight gradient, summed in
+ * chunk order so results do not depend on timing. {@link Algorithm#DIRECT} is the plain
+ * reference.
  */
 public final class Conv2d extends Layer {
   /** Convolution algorithm: alternative lowerings of the same operator. */
@@ -24,7 +26,14 @@ public final class Conv2d extends Layer {
     /** Variant 0: plain loops, single-threaded. */
     DIRECT,
     /** im2col + GEMM per image, images in parallel. */
-    IM2COL
+    IM2COL,
+    /** Direct per-channel loops for depthwise convolutions (groups == input channels), images in parallel. */
+    DEPTHWISE
+  }
+
+  /** Whether {@code algorithm} can compute {@code geometry}. */
+  public static boolean supports(Algorithm algorithm, ConvGeometry geometry) {
+    return algorithm != Algorithm.DEPTHWISE || DepthwiseConv2d.supports(geometry);
   }
 
   /** Images per chunk at least, so a chunk's work outweighs handing it to a thread. */
@@ -35,7 +44,7 @@ public final class Conv2d extends Layer {
   private final Tensor weightGrad;
   private final Tensor bias;
   private final Tensor biasGrad;
-  private Algorithm algorithm = Algorithm.IM2COL;
+  private Algorithm algorithm;
 
   /** Per chunk: im2col buffer, partial weight and bias gradients (chunk 0 writes the final ones). */
   private Tensor[] cols = new Tensor[0];
@@ -50,6 +59,7 @@ public final class Conv2d extends Layer {
     this.weightGrad = Tensor.zeros(weight.shape());
     this.bias = hasBias ? Tensor.zeros(geometry.outChannels()) : null;
     this.biasGrad = hasBias ? Tensor.zeros(geometry.outChannels()) : null;
+    this.algorithm = DepthwiseConv2d.supports(geometry) ? Algorithm.DEPTHWISE : Algorithm.IM2COL;
   }
 
   public ConvGeometry geometry() {
@@ -60,7 +70,11 @@ public final class Conv2d extends Layer {
     return algorithm;
   }
 
+  /** Chooses the algorithm; {@link Algorithm#DEPTHWISE} only for depthwise geometries. */
   public void setAlgorithm(Algorithm algorithm) {
+    if (!supports(algorithm, geometry)) {
+      throw new IllegalArgumentException(algorithm + " cannot compute " + geometry);
+    }
     this.algorithm = algorithm;
   }
 
@@ -90,19 +104,32 @@ public final class Conv2d extends Layer {
         geometry.outChannelsPerGroup() * receptive, scheme, rng);
   }
 
-  /** Makes sure every chunk has its workspaces; allocates only when the thread count grows. */
+  /**
+   * Makes sure every chunk has its workspaces, sized for the current algorithm; allocates only
+   * when the chunk count or the algorithm's needs grow, never in steady state.
+   */
   private void ensureWorkspaces(int chunks) {
-    if (cols.length >= chunks) {
+    long colSize = Math.max(1, algorithm == Algorithm.IM2COL ? Im2colConv2d.workspaceSize(geometry) : 1);
+    if (cols.length >= chunks && (cols.length == 0 || cols[0].numel() >= colSize)) {
       return;
     }
-    Tensor[] newCols = java.util.Arrays.copyOf(cols, chunks);
-    Tensor[] newWeight = java.util.Arrays.copyOf(partialWeightGrads, chunks);
-    Tensor[] newBias = java.util.Arrays.copyOf(partialBiasGrads, chunks);
-    long colSize = Math.max(1, Im2colConv2d.workspaceSize(geometry));
-    for (int c = cols.length; c < chunks; c++) {
-      newCols[c] = Tensor.zeros(Math.toIntExact(colSize));
-      newWeight[c] = c == 0 ? weightGrad : Tensor.zeros(weight.shape());
-      newBias[c] = c == 0 || bias == null ? biasGrad : Tensor.zeros(geometry.outChannels());
+    int count = Math.max(chunks, cols.length);
+    Tensor[] newCols = new Tensor[count];
+    Tensor[] newWeight = java.util.Arrays.copyOf(partialWeightGrads, count);
+    Tensor[] newBias = java.util.Arrays.copyOf(partialBiasGrads, count);
+    for (int c = 0; c < count; c++) {
+      if (c < cols.length && cols[c].numel() >= colSize) {
+        newCols[c] = cols[c];
+      } else {
+        if (c < cols.length) {
+          cols[c].close();
+        }
+        newCols[c] = Tensor.zeros(Math.toIntExact(colSize));
+      }
+      if (c >= partialWeightGrads.length) {
+        newWeight[c] = c == 0 ? weightGrad : Tensor.zeros(weight.shape());
+        newBias[c] = c == 0 || bias == null ? biasGrad : Tensor.zeros(geometry.outChannels());
+      }
     }
     cols = newCols;
     partialWeightGrads = newWeight;
@@ -123,11 +150,17 @@ public final class Conv2d extends Layer {
     ensureWorkspaces(pool.chunks(n, MIN_IMAGES_PER_CHUNK));
     long inSize = geometry.inputSize();
     long outSize = geometry.outputSize();
+    boolean depthwise = algorithm == Algorithm.DEPTHWISE;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       MemorySegment col = cols[chunk].segment();
       for (int img = from; img < to; img++) {
-        Im2colConv2d.forwardImage(geometry, x.segment(), img * inSize, weight.segment(), b, col,
-            output.segment(), img * outSize);
+        if (depthwise) {
+          DepthwiseConv2d.forwardImage(geometry, x.segment(), img * inSize, weight.segment(), b,
+              output.segment(), img * outSize);
+        } else {
+          Im2colConv2d.forwardImage(geometry, x.segment(), img * inSize, weight.segment(), b, col,
+              output.segment(), img * outSize);
+        }
       }
     });
   }
@@ -151,14 +184,20 @@ public final class Conv2d extends Layer {
     ensureWorkspaces(chunks);
     long inSize = geometry.inputSize();
     long outSize = geometry.outputSize();
+    boolean depthwise = algorithm == Algorithm.DEPTHWISE;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       MemorySegment col = cols[chunk].segment();
       MemorySegment dw = partialWeightGrads[chunk].segment();
       MemorySegment db = biasGrad == null ? null : partialBiasGrads[chunk].segment();
+      MemorySegment dxs = dx == null ? null : dx.segment();
       for (int img = from; img < to; img++) {
-        Im2colConv2d.backwardImage(geometry, x.segment(), img * inSize, weight.segment(),
-            gradOutput.segment(), img * outSize, col, dw, db, img == from,
-            dx == null ? null : dx.segment(), img * inSize);
+        if (depthwise) {
+          DepthwiseConv2d.backwardImage(geometry, x.segment(), img * inSize, weight.segment(),
+              gradOutput.segment(), img * outSize, dw, db, img == from, dxs, img * inSize);
+        } else {
+          Im2colConv2d.backwardImage(geometry, x.segment(), img * inSize, weight.segment(),
+              gradOutput.segment(), img * outSize, col, dw, db, img == from, dxs, img * inSize);
+        }
       }
     });
     // Chunk 0 wrote straight into the gradients; add the others in chunk order.
