@@ -18,6 +18,10 @@ public final class Driver implements java.sql.Driver {
   public static final String PREFIX = "jdbc:dlsql:";
   public static final String REMOTE_PREFIX = PREFIX + "remote:";
   static final String DEFAULT_DATA_DIR = "dlsql-data";
+  private static final String AVATICA_USER = "avatica_user";
+  private static final String AVATICA_PASSWORD = "avatica_password";
+  private static final String SQLSTATE_AUTHORIZATION = "28000";
+  private static final String SQLSTATE_CONNECTION = "08001";
   private static final int MAJOR_VERSION = 0;
   private static final int MINOR_VERSION = 1;
 
@@ -43,7 +47,23 @@ public final class Driver implements java.sql.Driver {
       if (!rest.contains("serialization=")) {
         rest = rest + ";serialization=protobuf";
       }
-      return new org.apache.calcite.avatica.remote.Driver().connect("jdbc:avatica:remote:" + rest, props);
+      // Avatica authenticates with avatica_user/avatica_password; accept JDBC's usual names too.
+      String user = props.getProperty("user");
+      if (user != null && props.getProperty(AVATICA_USER) == null && !rest.contains(AVATICA_USER + "=")) {
+        props.setProperty("authentication", "BASIC");
+        props.setProperty(AVATICA_USER, user);
+        props.setProperty(AVATICA_PASSWORD, props.getProperty("password", ""));
+      }
+      try {
+        return new org.apache.calcite.avatica.remote.Driver().connect("jdbc:avatica:remote:" + rest, props);
+      } catch (RuntimeException e) {
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("401")) {
+          throw new SQLException("authentication failed for " + url + " (HTTP 401): check user and password",
+              SQLSTATE_AUTHORIZATION, e);
+        }
+        throw new SQLException("cannot connect to " + url + ": " + message, SQLSTATE_CONNECTION, e);
+      }
     }
     String location = url.substring(PREFIX.length());
     int semicolon = location.indexOf(';');

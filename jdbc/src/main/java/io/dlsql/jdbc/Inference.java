@@ -104,19 +104,24 @@ final class Inference {
     double macroPrecision = 0;
     double macroRecall = 0;
     for (int c = 0; c < result.classes(); c++) {
-      macroPrecision += result.precision(c);
-      macroRecall += result.recall(c);
+      macroPrecision += definedOrZero(result.precision(c));
+      macroRecall += definedOrZero(result.recall(c));
     }
     macroPrecision /= result.classes();
     macroRecall /= result.classes();
     rows.row("all", result.count(), result.accuracy(), result.meanLoss(), macroPrecision, macroRecall,
         f1(macroPrecision, macroRecall));
     for (int c = 0; c < result.classes(); c++) {
-      double p = result.precision(c);
-      double r = result.recall(c);
+      double p = definedOrZero(result.precision(c));
+      double r = definedOrZero(result.recall(c));
       rows.row(Integer.toString(c), result.support(c), null, null, p, r, f1(p, r));
     }
     return rows.build();
+  }
+
+  /** Precision of a class never predicted (0/0) counts as 0, as is usual for macro averages. */
+  private static double definedOrZero(double v) {
+    return Double.isNaN(v) ? 0 : v;
   }
 
   private static double f1(double precision, double recall) {

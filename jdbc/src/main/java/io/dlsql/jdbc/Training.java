@@ -34,7 +34,8 @@ final class Training {
   /** Session-level TRAIN options, handled here rather than by the trainer. */
   static final String RESUME = "resume";
   static final String RESET = "reset";
-  private static final String RUN_ID = "run_id";
+  static final String RUN_ID = "run_id";
+  private static final String EPOCHS_BEFORE = "epochs_before";
   private static final double BYTES_PER_MB = 1024.0 * 1024.0;
 
   private final Session session;
@@ -82,7 +83,8 @@ final class Training {
             "TRAIN MODEL " + name + ": there is no interrupted training run to resume"));
         resumeFrom = TrainState.fromExport(ModelStatements.floats(checkpoint.state()), shapes(checkpoint.state()), checkpoint.meta());
         runId = checkpoint.meta().getOrDefault(RUN_ID, runId);
-        epochsBefore = Integer.parseInt(checkpoint.meta().getOrDefault("epochs_before", Integer.toString(epochsBefore)));
+        epochsBefore = Integer.parseInt(checkpoint.meta().getOrDefault(EPOCHS_BEFORE, Integer.toString(epochsBefore)));
+        replayMissingLogRow(checkpoint);
         if (resumeFrom.epochsCompleted() >= opts.epochs()) {
           throw new UserException("TRAIN MODEL " + name + ": the interrupted run already completed "
               + resumeFrom.epochsCompleted() + " of " + opts.epochs() + " epochs; ask for more epochs to resume");
@@ -103,11 +105,15 @@ final class Training {
         public void onEpoch(EpochStats s, TrainState state) {
           Map<String, String> meta = new LinkedHashMap<>(state.toMetadata());
           meta.put(RUN_ID, run0);
-          meta.put("epochs_before", Integer.toString(before));
-          catalog().saveCheckpoint(name, s.epoch(), ModelStatements.weightSet(state.toTensors(), state.shapes()), meta);
-          catalog().appendTrainingLog(new TrainingLogRow(name, run0, before + s.epoch(), s.trainLoss(), s.trainAccuracy(),
+          meta.put(EPOCHS_BEFORE, Integer.toString(before));
+          TrainingLogRow logRow = new TrainingLogRow(name, run0, before + s.epoch(), s.trainLoss(), s.trainAccuracy(),
               s.hasValidation() ? s.valLoss() : null, s.hasValidation() ? s.valAccuracy() : null, s.learningRate(),
-              s.seconds(), s.imagesPerSec(), s.peakMemoryBytes(), Instant.now()));
+              s.seconds(), s.imagesPerSec(), s.peakMemoryBytes(), Instant.now());
+          meta.putAll(LogRowCodec.encode(logRow));
+          // The checkpoint carries its epoch's log row, so a crash between the two writes is
+          // repaired on resume (see replayMissingLogRow).
+          catalog().saveCheckpoint(name, s.epoch(), ModelStatements.weightSet(state.toTensors(), state.shapes()), meta);
+          catalog().appendTrainingLog(logRow);
           result.row(before + s.epoch(), s.trainLoss(), s.trainAccuracy(),
               s.hasValidation() ? s.valLoss() : null, s.hasValidation() ? s.valAccuracy() : null,
               s.learningRate(), s.seconds(), s.imagesPerSec(), s.peakMemoryBytes() / BYTES_PER_MB);
@@ -133,6 +139,19 @@ final class Training {
       save(info, network.stateDict(), network.shapes(), epochs, lastLoss, spec, peak);
       catalog().deleteCheckpoint(name);
       return result.build();
+    }
+  }
+
+  /** Appends the checkpoint's epoch row to the training log if a crash kept it from being written. */
+  private void replayMissingLogRow(Checkpoint checkpoint) {
+    TrainingLogRow row = LogRowCodec.decode(checkpoint.model(), checkpoint.meta());
+    if (row == null) {
+      return;
+    }
+    boolean logged = catalog().trainingLog().stream()
+        .anyMatch(r -> r.runId().equals(row.runId()) && r.epoch() == row.epoch());
+    if (!logged) {
+      catalog().appendTrainingLog(row);
     }
   }
 
