@@ -88,8 +88,14 @@ final class BlockedGemm {
                 long bOffset = (bOff + (long) pc * ldb + jc + jr) * Float.BYTES;
                 MicroKernel.tileFromSegment(
                     kcb, packedA, aIndex, b, bOffset, (long) ldb * Float.BYTES, acc);
+              } else if (cols <= QUARTER) {
+                MicroKernel.quarterTile(kcb, packedA, aIndex, packedB, bIndex, acc, 0);
               } else if (cols <= V) {
                 MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
+              } else if (cols <= V + QUARTER) {
+                // e.g. the 17 columns left of 49: one vector plus a quarter, not two vectors.
+                MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
+                MicroKernel.quarterTile(kcb, packedA, aIndex, packedB, bIndex + V, acc, V);
               } else {
                 MicroKernel.tile(kcb, packedA, aIndex, packedB, bIndex, acc);
               }
@@ -100,6 +106,9 @@ final class BlockedGemm {
       }
     }
   }
+
+  /** Columns a {@link MicroKernel#quarterTile} covers. */
+  private static final int QUARTER = MicroKernel.QUARTER.length();
 
   /**
    * Up to this many rows of C, B (when stored k x n) is read in place rather than packed: each B

@@ -23,6 +23,8 @@ final class MicroKernel {
   static final int MR = 8;
   /** Columns of C per tile (two vectors). */
   static final int NR = 2 * V;
+  /** 128-bit vectors for the last few columns of an odd width ({@link #quarterTile}). */
+  static final VectorSpecies<Float> QUARTER = FloatVector.SPECIES_128;
 
   /**
    * Accumulates {@code kc} k steps of an {@code MR x NR} tile from packed slivers of A (at
@@ -202,5 +204,46 @@ final class MicroKernel {
     c50.intoArray(acc, 5 * NR);
     c60.intoArray(acc, 6 * NR);
     c70.intoArray(acc, 7 * NR);
+  }
+
+  /**
+   * Like {@link #narrowTile} for at most {@code QUARTER.length()} (4) columns, on 128-bit vectors:
+   * the last few columns of widths like 196 (= 6 * 32 + 4) or 49 (= 32 + 16 + 1) would otherwise
+   * cost a whole 512-bit sliver. Reads the packed B sliver from {@code bIndex} (stride {@code NR})
+   * and writes {@code acc} from column {@code accColumn} of each row.
+   */
+  static void quarterTile(
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, float[] acc, int accColumn) {
+    FloatVector c0 = FloatVector.zero(QUARTER);
+    FloatVector c1 = FloatVector.zero(QUARTER);
+    FloatVector c2 = FloatVector.zero(QUARTER);
+    FloatVector c3 = FloatVector.zero(QUARTER);
+    FloatVector c4 = FloatVector.zero(QUARTER);
+    FloatVector c5 = FloatVector.zero(QUARTER);
+    FloatVector c6 = FloatVector.zero(QUARTER);
+    FloatVector c7 = FloatVector.zero(QUARTER);
+    int ai = aIndex;
+    int bi = bIndex;
+    for (int p = 0; p < kc; p++) {
+      FloatVector b = FloatVector.fromArray(QUARTER, bp, bi);
+      c0 = FloatVector.broadcast(QUARTER, ap[ai]).fma(b, c0);
+      c1 = FloatVector.broadcast(QUARTER, ap[ai + 1]).fma(b, c1);
+      c2 = FloatVector.broadcast(QUARTER, ap[ai + 2]).fma(b, c2);
+      c3 = FloatVector.broadcast(QUARTER, ap[ai + 3]).fma(b, c3);
+      c4 = FloatVector.broadcast(QUARTER, ap[ai + 4]).fma(b, c4);
+      c5 = FloatVector.broadcast(QUARTER, ap[ai + 5]).fma(b, c5);
+      c6 = FloatVector.broadcast(QUARTER, ap[ai + 6]).fma(b, c6);
+      c7 = FloatVector.broadcast(QUARTER, ap[ai + 7]).fma(b, c7);
+      ai += MR;
+      bi += NR;
+    }
+    c0.intoArray(acc, 0 * NR + accColumn);
+    c1.intoArray(acc, 1 * NR + accColumn);
+    c2.intoArray(acc, 2 * NR + accColumn);
+    c3.intoArray(acc, 3 * NR + accColumn);
+    c4.intoArray(acc, 4 * NR + accColumn);
+    c5.intoArray(acc, 5 * NR + accColumn);
+    c6.intoArray(acc, 6 * NR + accColumn);
+    c7.intoArray(acc, 7 * NR + accColumn);
   }
 }
