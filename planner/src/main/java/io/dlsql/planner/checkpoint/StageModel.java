@@ -1,0 +1,253 @@
+package io.dlsql.planner.checkpoint;
+
+import io.dlsql.planner.Mode;
+import io.dlsql.planner.cost.ActivationMemoryProvider;
+import io.dlsql.planner.cost.CostModel;
+import io.dlsql.planner.cost.Direction;
+import io.dlsql.planner.logical.LogicalNode;
+import io.dlsql.planner.logical.LogicalPlan;
+import io.dlsql.planner.physical.PhysicalPlan;
+import io.dlsql.planner.physical.PlanNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A training plan seen as a chain of stages, the parts of the graph between consecutive
+ * articulation points ({@link LogicalPlan#stageBoundaries()}): one stage per layer in a chain, one
+ * per residual block in a ResNet. A recomputed segment only needs the tensor at its start, so
+ * any choice of stored stages and recomputed segments is a sound schedule even with skip
+ * connections; {@link #evaluate} is the memory walk such a schedule implies.
+ *
+ * <p>Memory of a step, in this model: the persistent bytes, plus everything stored so far (the
+ * saved activations of stored stages and the checkpoints of recomputed segments, each boundary
+ * tensor counted once), plus, while a segment runs, its transient part: for a stored stage the
+ * larger of its forward liveness walk and its gradient liveness walk; for a recomputed segment
+ * its stages' saved activations (recomputed and held together) and the largest such walk among
+ * them. Backward visits segments last to first, so everything stored before a segment is still
+ * held when it runs. Layout conversions are not modelled here (a converted copy has the size of
+ * its source and lives only while its reader runs).
+ */
+public final class StageModel {
+  /** What one stage costs and saves. */
+  public record Stage(
+      int index,
+      int inputTensor,
+      int outputTensor,
+      List<Integer> nodes,
+      long internalSavedBytes,
+      boolean savesInput,
+      boolean savesOutput,
+      long inputBytes,
+      long outputBytes,
+      long forwardTransientBytes,
+      long backwardTransientBytes,
+      double forwardNanos,
+      long forwardFlops) {
+    /** The larger of the two transient walks. */
+    public long transientBytes() {
+      return Math.max(forwardTransientBytes, backwardTransientBytes);
+    }
+  }
+
+  /** What a schedule costs in this model. */
+  public record Evaluation(long peakBytes, double recomputeNanos, long recomputeFlops) {}
+
+  private final List<Stage> stages;
+  private final long persistentBytes;
+
+  StageModel(List<Stage> stages, long persistentBytes) {
+    this.stages = List.copyOf(stages);
+    this.persistentBytes = persistentBytes;
+  }
+
+  /** The stages of a training plan, with the plan's implementations, fusion and threads. */
+  public static StageModel of(PhysicalPlan plan, CostModel cost) {
+    if (plan.request().mode() != Mode.TRAIN) {
+      throw new IllegalStateException("stages are for training plans");
+    }
+    LogicalPlan logical = plan.logical();
+    int batch = plan.request().batchSize();
+    ActivationMemoryProvider activations = cost.activations();
+    List<Integer> boundaries = logical.stageBoundaries();
+    List<Stage> stages = new ArrayList<>();
+    for (int s = 0; s + 1 < boundaries.size(); s++) {
+      int a = boundaries.get(s);
+      int b = boundaries.get(s + 1);
+      List<Integer> nodes = new ArrayList<>();
+      Set<Integer> saved = new HashSet<>();
+      long privateBytes = 0;
+      double nanos = 0;
+      long flops = 0;
+      for (int j = a; j < b; j++) {
+        nodes.add(j);
+        LogicalNode node = logical.node(j);
+        ActivationMemoryProvider.Saved sv = activations.saved(node, batch, Mode.TRAIN);
+        if (sv.input()) {
+          saved.add(node.inputs().get(0));
+        }
+        if (sv.output()) {
+          saved.add(node.output());
+        }
+        privateBytes += sv.privateBytes();
+        PlanNode.Operator op = plan.operator(j);
+        nanos += cost.forwardNanos(plan, op);
+        flops += cost.flops().flops(node, op.implementation(), batch, Direction.FORWARD_TRAIN,
+            CostModel.inputNeedsGrad(node), CostModel.role(plan, op));
+      }
+      long internal = privateBytes;
+      for (int t : saved) {
+        if (t > a && t < b) {
+          internal += tensorBytes(logical, t, batch);
+        }
+      }
+      long inBytes = a == 0 ? 0 : tensorBytes(logical, a, batch);
+      long outBytes = tensorBytes(logical, b, batch);
+      stages.add(new Stage(s, a, b, nodes, internal, saved.contains(a), saved.contains(b), inBytes,
+          outBytes, forwardWalk(plan, cost, a, b, inBytes), backwardWalk(plan, cost, a, b, outBytes),
+          nanos, flops));
+    }
+    return new StageModel(stages, CostModel.persistentBytes(logical, plan.request()));
+  }
+
+  private static long tensorBytes(LogicalPlan logical, int tensor, int batch) {
+    return CostModel.tensorBytes(logical.shape(tensor), batch);
+  }
+
+  /** Liveness walk of a stage's forward when it stores nothing: outputs freed after their last reader. */
+  private static long forwardWalk(PhysicalPlan plan, CostModel cost, int a, int b, long inBytes) {
+    LogicalPlan logical = plan.logical();
+    int batch = plan.request().batchSize();
+    Map<Integer, Integer> readers = new HashMap<>();
+    for (int j = a; j < b; j++) {
+      for (int in : logical.node(j).inputs()) {
+        readers.merge(in, 1, Integer::sum);
+      }
+    }
+    Map<Integer, Long> size = new HashMap<>();
+    size.put(a, inBytes);
+    long live = inBytes;
+    long peak = live;
+    for (int j = a; j < b; j++) {
+      PlanNode.Operator op = plan.operator(j);
+      long out = CostModel.materialized(plan, op) ? tensorBytes(logical, j + 1, batch) : 0;
+      size.put(j + 1, out);
+      live += out;
+      peak = Math.max(peak, live + cost.workspaceBytes(plan, op));
+      for (int in : logical.node(j).inputs()) {
+        if (readers.merge(in, -1, Integer::sum) == 0) {
+          live -= size.getOrDefault(in, 0L);
+        }
+      }
+    }
+    return peak;
+  }
+
+  /** Liveness walk of a stage's gradients, last node first: each gradient lives from its first writer to its producer's backward. */
+  private static long backwardWalk(PhysicalPlan plan, CostModel cost, int a, int b, long outBytes) {
+    LogicalPlan logical = plan.logical();
+    int batch = plan.request().batchSize();
+    Set<Integer> liveGrads = new HashSet<>();
+    liveGrads.add(b);
+    long live = outBytes;
+    long peak = live;
+    for (int j = b - 1; j >= a; j--) {
+      LogicalNode node = logical.node(j);
+      for (int in : node.inputs()) {
+        if (in != 0 && liveGrads.add(in)) {
+          live += tensorBytes(logical, in, batch);
+        }
+      }
+      peak = Math.max(peak, live + cost.workspaceBytes(plan, plan.operator(j)));
+      if (liveGrads.remove(j + 1)) {
+        live -= tensorBytes(logical, j + 1, batch);
+      }
+    }
+    return peak;
+  }
+
+  public List<Stage> stages() {
+    return stages;
+  }
+
+  public long persistentBytes() {
+    return persistentBytes;
+  }
+
+  /** Every stage stored: no recomputation. */
+  public List<Segment> storeAll() {
+    List<Segment> out = new ArrayList<>();
+    for (int s = 0; s < stages.size(); s++) {
+      out.add(new Segment(s, s, false));
+    }
+    return out;
+  }
+
+  /** Chen et al.'s baseline: segments of ceil(sqrt(n)) stages, each recomputed from its start. */
+  public List<Segment> sqrtSegments() {
+    int n = stages.size();
+    int length = (int) Math.ceil(Math.sqrt(n));
+    List<Segment> out = new ArrayList<>();
+    for (int first = 0; first < n; first += length) {
+      out.add(new Segment(first, Math.min(n, first + length) - 1, true));
+    }
+    return out;
+  }
+
+  /** Memory and recomputation of a schedule; the segments must cover the stages in order. */
+  public Evaluation evaluate(List<Segment> segments) {
+    State state = State.START;
+    int expected = 0;
+    for (Segment seg : segments) {
+      if (seg.first() != expected) {
+        throw new IllegalStateException("segments do not cover the stages in order: " + segments);
+      }
+      state = step(state, seg);
+      expected = seg.last() + 1;
+    }
+    if (expected != stages.size()) {
+      throw new IllegalStateException("segments stop at stage " + expected + " of " + stages.size());
+    }
+    return new Evaluation(persistentBytes + state.peak, state.nanos, state.flops);
+  }
+
+  /**
+   * Memory walk state after some segments: bytes stored, the peak so far (persistent bytes not
+   * included), recomputation so far, and whether the last boundary tensor is already stored.
+   */
+  record State(long stored, long peak, double nanos, long flops, boolean boundaryStored) {
+    static final State START = new State(0, 0, 0, 0, true);
+  }
+
+  /** The state after running {@code seg} from {@code state}. */
+  State step(State state, Segment seg) {
+    if (!seg.recomputed()) {
+      Stage s = stages.get(seg.first());
+      long stored = state.stored + s.internalSavedBytes()
+          + (s.savesInput() && !state.boundaryStored ? s.inputBytes() : 0)
+          + (s.savesOutput() ? s.outputBytes() : 0);
+      long peak = Math.max(state.peak, stored + s.transientBytes());
+      return new State(stored, peak, state.nanos, state.flops, s.savesOutput());
+    }
+    Stage first = stages.get(seg.first());
+    long stored = state.stored + (state.boundaryStored ? 0 : first.inputBytes());
+    long held = 0;
+    long transientMax = 0;
+    double nanos = 0;
+    long flops = 0;
+    for (int i = seg.first(); i <= seg.last(); i++) {
+      Stage s = stages.get(i);
+      boolean inputHeld = i == seg.first() || stages.get(i - 1).savesOutput();
+      held += s.internalSavedBytes() + (s.savesOutput() ? s.outputBytes() : 0)
+          + (s.savesInput() && !inputHeld ? s.inputBytes() : 0);
+      transientMax = Math.max(transientMax, s.transientBytes());
+      nanos += s.forwardNanos();
+      flops += s.forwardFlops();
+    }
+    long peak = Math.max(state.peak, stored + held + transientMax);
+    return new State(stored, peak, state.nanos + nanos, state.flops + flops, false);
+  }
+}

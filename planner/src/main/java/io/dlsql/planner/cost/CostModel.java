@@ -1,0 +1,268 @@
+package io.dlsql.planner.cost;
+
+import io.dlsql.executor.graph.Op;
+import io.dlsql.planner.Mode;
+import io.dlsql.planner.PlanRequest;
+import io.dlsql.planner.checkpoint.CheckpointSchedule;
+import io.dlsql.planner.checkpoint.StageModel;
+import io.dlsql.planner.logical.LogicalNode;
+import io.dlsql.planner.logical.LogicalPlan;
+import io.dlsql.planner.logical.Shapes;
+import io.dlsql.planner.physical.FusionGroup;
+import io.dlsql.planner.physical.PhysicalPlan;
+import io.dlsql.planner.physical.PlanNode;
+import io.dlsql.planner.physical.Residency;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Puts the property providers together over a whole plan: each operator's role in its fusion
+ * group, its time forward, backward and recomputed, the persistent memory of a step and the
+ * peak (a liveness walk over the schedule for inference, the checkpoint stage model for
+ * training), and the plan's {@link PlanCost}.
+ */
+public final class CostModel {
+  /** An optimizer step reads weight and gradient, reads and writes each state slot, writes the weight. */
+  static final int UPDATE_PASSES_FIXED = 3;
+  static final int UPDATE_PASSES_PER_SLOT = 2;
+
+  private final MachineProfile machine;
+  private final FlopsProvider flops = new FlopsProvider();
+  private final BytesMovedProvider bytes = new BytesMovedProvider();
+  private final WorkspaceProvider workspace = new WorkspaceProvider();
+  private final ActivationMemoryProvider activations = new ActivationMemoryProvider();
+  private final TimeProvider time;
+
+  public CostModel(MachineProfile machine, TuningRecords tuning) {
+    this.machine = machine;
+    this.time = new TimeProvider(machine, tuning, flops, bytes);
+  }
+
+  public MachineProfile machine() {
+    return machine;
+  }
+
+  public FlopsProvider flops() {
+    return flops;
+  }
+
+  public BytesMovedProvider bytes() {
+    return bytes;
+  }
+
+  public WorkspaceProvider workspace() {
+    return workspace;
+  }
+
+  public ActivationMemoryProvider activations() {
+    return activations;
+  }
+
+  public TimeProvider time() {
+    return time;
+  }
+
+  /** The forward direction of a mode. */
+  public static Direction forward(Mode mode) {
+    return mode == Mode.TRAIN ? Direction.FORWARD_TRAIN : Direction.FORWARD_INFER;
+  }
+
+  /** Whether the node's first input needs a gradient: everything but the network input. */
+  public static boolean inputNeedsGrad(LogicalNode node) {
+    return node.inputs().get(0) != 0;
+  }
+
+  /** How fusion changes what {@code op} moves. */
+  public static FusionRole role(PhysicalPlan plan, PlanNode.Operator op) {
+    if (op.fusionGroup() < 0) {
+      return FusionRole.UNFUSED;
+    }
+    FusionGroup group = plan.fusionGroup(op.fusionGroup());
+    int position = group.members().indexOf(op.id());
+    boolean last = position == group.members().size() - 1;
+    boolean folded = plan.request().mode() == Mode.INFER && op.logical().op() == Op.BATCHNORM2D
+        && position > 0;
+    return new FusionRole(position == 0, last, folded);
+  }
+
+  /** Whether {@code op}'s output is written to memory (not kept in registers inside a fusion group). */
+  public static boolean materialized(PhysicalPlan plan, PlanNode.Operator op) {
+    return role(plan, op).writesOutput();
+  }
+
+  /** Estimated forward nanoseconds of {@code op} in {@code plan}. */
+  public double forwardNanos(PhysicalPlan plan, PlanNode.Operator op) {
+    int batch = plan.request().batchSize();
+    return time.nanos(op.logical(), op.implementation(), batch, forward(plan.request().mode()),
+        inputNeedsGrad(op.logical()), role(plan, op), op.threads());
+  }
+
+  /** Estimated backward nanoseconds of {@code op} (0 for inference). */
+  public double backwardNanos(PhysicalPlan plan, PlanNode.Operator op) {
+    if (plan.request().mode() == Mode.INFER) {
+      return 0;
+    }
+    return time.nanos(op.logical(), op.implementation(), plan.request().batchSize(), Direction.BACKWARD,
+        inputNeedsGrad(op.logical()), role(plan, op), op.threads());
+  }
+
+  /** Peak workspace bytes of {@code op} over its passes. */
+  public long workspaceBytes(PhysicalPlan plan, PlanNode.Operator op) {
+    int batch = plan.request().batchSize();
+    long fwd = workspace.bytes(op.logical(), op.implementation(), batch, op.threads(),
+        forward(plan.request().mode()));
+    if (plan.request().mode() == Mode.INFER) {
+      return fwd;
+    }
+    return Math.max(fwd, workspace.bytes(op.logical(), op.implementation(), batch, op.threads(),
+        Direction.BACKWARD));
+  }
+
+  /**
+   * Bytes held for the whole step: weights (and batchnorm statistics), and for training their
+   * gradients and the optimizer's state, plus the input batch.
+   */
+  public static long persistentBytes(LogicalPlan logical, PlanRequest request) {
+    long weights = 0;
+    long trainable = 0;
+    for (LogicalNode n : logical.nodes()) {
+      weights += BytesMovedProvider.weightCount(n);
+      trainable += BytesMovedProvider.trainableCount(n);
+    }
+    long floats = weights;
+    if (request.mode() == Mode.TRAIN) {
+      floats += trainable * (1L + request.optimizerSlots());
+    }
+    floats += Shapes.numel(logical.shape(0)) * request.batchSize();
+    return floats * BytesMovedProvider.ELEMENT_BYTES;
+  }
+
+  /**
+   * Peak bytes of an inference step: walks the schedule allocating each written output and
+   * freeing a tensor after its last reader, with each node's workspace on top while it runs.
+   */
+  public long inferencePeak(PhysicalPlan plan) {
+    int batch = plan.request().batchSize();
+    Map<Integer, Integer> remainingReaders = new HashMap<>();
+    for (PlanNode n : plan.nodes()) {
+      for (int in : n.inputs()) {
+        remainingReaders.merge(in, 1, Integer::sum);
+      }
+    }
+    Map<Integer, Long> live = new HashMap<>();
+    long liveBytes = 0;
+    long peak = 0;
+    for (PlanNode n : plan.nodes()) {
+      long ws = 0;
+      long out = 0;
+      switch (n) {
+        case PlanNode.Input in -> {
+          continue; // counted with the persistent bytes
+        }
+        case PlanNode.Operator op -> {
+          ws = workspaceBytes(plan, op);
+          out = materialized(plan, op) ? tensorBytes(op.shape(), batch) : 0;
+        }
+        case PlanNode.Conversion c -> out = tensorBytes(c.shape(), batch);
+      }
+      liveBytes += out;
+      live.put(n.id(), out);
+      peak = Math.max(peak, liveBytes + ws);
+      for (int in : n.inputs()) {
+        if (remainingReaders.merge(in, -1, Integer::sum) == 0) {
+          liveBytes -= live.getOrDefault(in, 0L);
+        }
+      }
+    }
+    return persistentBytes(plan.logical(), plan.request()) + peak;
+  }
+
+  /** Bytes of a batch of tensors of per-sample {@code shape}. */
+  public static long tensorBytes(int[] shape, int batch) {
+    return Shapes.numel(shape) * batch * BytesMovedProvider.ELEMENT_BYTES;
+  }
+
+  /** Costs every node of {@code plan} and the totals. */
+  public PlanCost cost(PhysicalPlan plan) {
+    PlanRequest request = plan.request();
+    int batch = request.batchSize();
+    boolean training = request.mode() == Mode.TRAIN;
+    List<PlanCost.NodeCost> perNode = new ArrayList<>();
+    double step = 0;
+    long totalFlops = 0;
+    long recomputeFlops = 0;
+    for (PlanNode n : plan.nodes()) {
+      PlanCost.NodeCost c = switch (n) {
+        case PlanNode.Input in -> PlanCost.NodeCost.ZERO;
+        case PlanNode.Operator op -> operatorCost(plan, op);
+        case PlanNode.Conversion conv -> {
+          double t = time.conversionNanos(Shapes.numel(conv.shape()) * batch, conv.threads());
+          long moved = 2 * tensorBytes(conv.shape(), batch);
+          // Training converts the gradient back on the way down.
+          yield new PlanCost.NodeCost(t, training ? t : 0, 0, 0, training ? 2 * moved : moved,
+              tensorBytes(conv.shape(), batch));
+        }
+      };
+      perNode.add(c);
+      step += c.totalNanos();
+      totalFlops += c.flops();
+      if (n instanceof PlanNode.Operator op && op.residency() == Residency.RECOMPUTED) {
+        FusionRole role = role(plan, op);
+        long f = flops.flops(op.logical(), op.implementation(), batch, Direction.FORWARD_TRAIN,
+            inputNeedsGrad(op.logical()), role);
+        recomputeFlops += f;
+      }
+    }
+    long persistent = persistentBytes(plan.logical(), request);
+    if (training) {
+      step += updateNanos(plan);
+    }
+    long peak;
+    if (training) {
+      StageModel stages = StageModel.of(plan, this);
+      CheckpointSchedule schedule = plan.checkpoints();
+      peak = schedule != null ? schedule.peakBytes() : stages.evaluate(stages.storeAll()).peakBytes();
+    } else {
+      peak = inferencePeak(plan);
+    }
+    double epoch = request.epochSamples() > 0
+        ? step * Math.ceil((double) request.epochSamples() / batch)
+        : -1;
+    return new PlanCost(perNode, step, epoch, totalFlops, recomputeFlops, persistent, peak);
+  }
+
+  private PlanCost.NodeCost operatorCost(PhysicalPlan plan, PlanNode.Operator op) {
+    PlanRequest request = plan.request();
+    int batch = request.batchSize();
+    LogicalNode node = op.logical();
+    FusionRole role = role(plan, op);
+    boolean grad = inputNeedsGrad(node);
+    Direction fwdDir = forward(request.mode());
+    double fwd = forwardNanos(plan, op);
+    double bwd = backwardNanos(plan, op);
+    double recompute = op.residency() == Residency.RECOMPUTED ? fwd : 0;
+    long f = flops.flops(node, op.implementation(), batch, fwdDir, grad, role);
+    long moved = bytes.bytes(node, op.implementation(), batch, fwdDir, grad, role);
+    if (request.mode() == Mode.TRAIN) {
+      f += flops.flops(node, op.implementation(), batch, Direction.BACKWARD, grad, role);
+      moved += bytes.bytes(node, op.implementation(), batch, Direction.BACKWARD, grad, role);
+    }
+    long memory = (role.writesOutput() ? tensorBytes(node.outputShape(), batch) : 0)
+        + activations.saved(node, batch, request.mode()).privateBytes()
+        + workspaceBytes(plan, op);
+    return new PlanCost.NodeCost(fwd, bwd, recompute, f, moved, memory);
+  }
+
+  /** The optimizer step: memory-bound passes over every trainable value. */
+  private double updateNanos(PhysicalPlan plan) {
+    long trainable = 0;
+    for (LogicalNode n : plan.logical().nodes()) {
+      trainable += BytesMovedProvider.trainableCount(n);
+    }
+    long passes = UPDATE_PASSES_FIXED + (long) UPDATE_PASSES_PER_SLOT * plan.request().optimizerSlots();
+    return (double) trainable * passes * BytesMovedProvider.ELEMENT_BYTES
+        / machine.ceilings(machine.maxThreads()).bandwidthGbs();
+  }
+}

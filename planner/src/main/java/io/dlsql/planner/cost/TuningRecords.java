@@ -1,0 +1,100 @@
+package io.dlsql.planner.cost;
+
+import io.dlsql.executor.graph.LayerSpec;
+import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.planner.kernel.Implementation;
+import io.dlsql.planner.logical.LogicalNode;
+import io.dlsql.planner.logical.Shapes;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.OptionalDouble;
+
+/**
+ * Measured kernel times, as the catalog stores them ({@code Catalog.tuningRecords()}): one record
+ * per (operator shape, implementation, layout, direction, threads), holding nanoseconds per
+ * sample. The key names the shape, not the model, so every model with a layer of that shape
+ * reuses the measurement.
+ */
+public final class TuningRecords {
+  /** Tuning record key prefix for kernel timings. */
+  public static final String KEY_PREFIX = "kernel:";
+  /** Value keys. */
+  public static final String NANOS_PER_SAMPLE = "nanos_per_sample";
+  public static final String BATCH = "batch";
+
+  private static final TuningRecords EMPTY = new TuningRecords(Map.of());
+
+  private final Map<String, Map<String, String>> records;
+
+  private TuningRecords(Map<String, Map<String, String>> records) {
+    this.records = Map.copyOf(records);
+  }
+
+  /** No measurements: every time comes from the roofline. */
+  public static TuningRecords empty() {
+    return EMPTY;
+  }
+
+  /** The records of a catalog (machine ceilings and other keys are ignored here). */
+  public static TuningRecords of(Map<String, Map<String, String>> records) {
+    return new TuningRecords(records);
+  }
+
+  /** The key of one measurement. */
+  public static String key(LogicalNode node, Implementation impl, Direction direction, int threads) {
+    return KEY_PREFIX + node.op().specName() + ":" + signature(node) + ":" + impl.key() + ":"
+        + direction.key() + ":t" + threads;
+  }
+
+  /** A record value: the measured time per sample at the batch it was measured with. */
+  public static Map<String, String> value(double nanosPerSample, int batch) {
+    Map<String, String> v = new LinkedHashMap<>();
+    v.put(NANOS_PER_SAMPLE, Double.toString(nanosPerSample));
+    v.put(BATCH, Integer.toString(batch));
+    return v;
+  }
+
+  /** Everything about a node that its kernel time depends on, in a stable text form. */
+  static String signature(LogicalNode node) {
+    StringBuilder b = new StringBuilder();
+    for (int[] in : node.inputShapes()) {
+      b.append(Shapes.format(in)).append(',');
+    }
+    b.append(Shapes.format(node.outputShape()));
+    if (node.spec() instanceof LayerSpec.Conv2d c) {
+      ConvGeometry g = node.geometry();
+      b.append(",k").append(g.kernelH()).append('x').append(g.kernelW())
+          .append(",s").append(g.strideH()).append('x').append(g.strideW())
+          .append(",p").append(g.padTop()).append('x').append(g.padLeft())
+          .append(",d").append(g.dilationH()).append('x').append(g.dilationW())
+          .append(",g").append(g.groups()).append(c.bias() ? ",bias" : "");
+    } else if (node.spec() instanceof LayerSpec.Pool p) {
+      b.append(p.max() ? ",max" : ",avg").append(",k").append(p.kernelH()).append('x').append(p.kernelW())
+          .append(",s").append(p.strideH()).append('x').append(p.strideW())
+          .append(",p").append(p.padH()).append('x').append(p.padW());
+    } else if (node.spec() instanceof LayerSpec.Dense d) {
+      b.append(d.bias() ? ",bias" : "");
+    } else if (node.spec() instanceof LayerSpec.Activation a) {
+      b.append(",").append(a.kind().specName());
+    }
+    return b.toString();
+  }
+
+  /** Measured nanoseconds per sample, when this exact measurement exists. */
+  public OptionalDouble nanosPerSample(LogicalNode node, Implementation impl, Direction direction, int threads) {
+    Map<String, String> v = records.get(key(node, impl, direction, threads));
+    if (v == null || v.get(NANOS_PER_SAMPLE) == null) {
+      return OptionalDouble.empty();
+    }
+    try {
+      return OptionalDouble.of(Double.parseDouble(v.get(NANOS_PER_SAMPLE)));
+    } catch (NumberFormatException e) {
+      return OptionalDouble.empty();
+    }
+  }
+
+  /** How many kernel measurements there are. */
+  public int size() {
+    return (int) records.keySet().stream().filter(k -> k.startsWith(KEY_PREFIX)).count();
+  }
+}
