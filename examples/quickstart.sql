@@ -36,5 +36,10 @@ JOIN fashion_test AS t ON p.id = t.id
 GROUP BY t.label
 ORDER BY t.label;
 
+-- The same accuracy as EVALUATE's first row, computed from PREDICT joined with the labels.
+SELECT ROUND(AVG(CASE WHEN p.predicted_label = t.label THEN 1.0 ELSE 0.0 END), 4) AS test_accuracy
+FROM PREDICT(MODEL convnet, TABLE fashion_test) AS p
+JOIN fashion_test AS t ON p.id = t.id;
+
 SELECT name, status, parameters, epochs_trained, accuracy FROM sys.models;
 SELECT model, epoch, train_loss, val_accuracy, images_per_sec FROM sys.training_log;

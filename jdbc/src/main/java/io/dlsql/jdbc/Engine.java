@@ -91,6 +91,7 @@ public final class Engine {
       calciteProps.setProperty("unquotedCasing", "TO_LOWER");
       calciteProps.setProperty("quotedCasing", "UNCHANGED");
       calciteProps.setProperty("caseSensitive", "false");
+      calciteProps.setProperty("typeSystem", DlsqlTypeSystem.class.getName() + "#INSTANCE");
       Connection calcite = new org.apache.calcite.jdbc.Driver().connect("jdbc:calcite:", calciteProps);
       CalciteConnection cc = calcite.unwrap(CalciteConnection.class);
       SchemaPlus root = cc.getRootSchema();
