@@ -72,7 +72,7 @@ public final class StageModel {
     LogicalPlan logical = plan.logical();
     int batch = plan.request().batchSize();
     ActivationMemoryProvider activations = cost.activations();
-    List<Integer> boundaries = logical.stageBoundaries();
+    List<Integer> boundaries = boundaries(plan);
     List<Stage> stages = new ArrayList<>();
     for (int s = 0; s + 1 < boundaries.size(); s++) {
       int a = boundaries.get(s);
@@ -111,6 +111,22 @@ public final class StageModel {
           nanos, flops));
     }
     return new StageModel(stages, CostModel.persistentBytes(logical, plan.request()));
+  }
+
+  /**
+   * The stage boundaries of a plan: the graph's articulation points that are written to memory
+   * (a fused intermediate is not, so a stage never splits a fusion group).
+   */
+  public static List<Integer> boundaries(PhysicalPlan plan) {
+    List<Integer> out = new ArrayList<>();
+    List<Integer> all = plan.logical().stageBoundaries();
+    for (int i = 0; i < all.size(); i++) {
+      int b = all.get(i);
+      if (b == 0 || i == all.size() - 1 || CostModel.materialized(plan, plan.operator(b - 1))) {
+        out.add(b);
+      }
+    }
+    return out;
   }
 
   private static long tensorBytes(LogicalPlan logical, int tensor, int batch) {

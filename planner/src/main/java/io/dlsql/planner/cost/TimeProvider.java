@@ -64,7 +64,9 @@ public final class TimeProvider {
     // GFLOP/s is FLOPs per nanosecond; GB/s is bytes per nanosecond.
     double compute = flops.flops(node, impl, batch, direction, inputNeedsGrad, role) / (c.gemmGflops() * efficiency);
     double memory = bytes.bytes(node, impl, batch, direction, inputNeedsGrad, role) / c.bandwidthGbs();
-    return Math.max(compute, memory) + KERNEL_CALL_NANOS + (t > 1 ? PARALLEL_REGION_NANOS : 0);
+    // A fused member runs inside its anchor's loop: no call and no parallel region of its own.
+    double overhead = role.readsFirstInput() ? KERNEL_CALL_NANOS + (t > 1 ? PARALLEL_REGION_NANOS : 0) : 0;
+    return Math.max(compute, memory) + overhead;
   }
 
   /** Nanoseconds to reorder a tensor of {@code elements} floats between layouts. */

@@ -133,6 +133,10 @@ public final class PlanVerifier {
         continue;
       }
       PlanNode.Operator prev = (PlanNode.Operator) plan.nodes().get(members.get(k - 1));
+      if (op.threads() != prev.threads()) {
+        throw new IllegalStateException("fusion group " + g.id() + " runs on " + prev.threads() + " and "
+            + op.threads() + " threads");
+      }
       if (op.inputs().get(0) != prev.id()
           || plan.logical().consumers(prev.logical().output()).size() != 1) {
         throw new IllegalStateException("fusion group " + g.id() + ": " + op.logical().name()

@@ -37,6 +37,12 @@ public final class ThreadsPass implements PlanPass {
       if (!(n instanceof PlanNode.Operator op)) {
         continue;
       }
+      if (op.fusionGroup() >= 0 && current.fusionGroup(op.fusionGroup()).members().get(0) != op.id()) {
+        continue; // set with its group's first member
+      }
+      List<Integer> members = op.fusionGroup() >= 0
+          ? current.fusionGroup(op.fusionGroup()).members()
+          : List.of(op.id());
       int best;
       if (context.settings().threads().isPresent()) {
         best = context.settings().threads().getAsInt();
@@ -44,15 +50,21 @@ public final class ThreadsPass implements PlanPass {
         best = 1;
         double bestNanos = Double.MAX_VALUE;
         for (int t : cost.machine().byThreads().keySet()) {
-          PlanNode.Operator candidate = op.withThreads(t);
-          double nanos = cost.forwardNanos(current, candidate) + cost.backwardNanos(current, candidate);
+          double nanos = 0;
+          for (int m : members) {
+            PlanNode.Operator candidate = ((PlanNode.Operator) current.nodes().get(m)).withThreads(t);
+            nanos += cost.forwardNanos(current, candidate) + cost.backwardNanos(current, candidate);
+          }
           if (nanos < bestNanos) {
             bestNanos = nanos;
             best = t;
           }
         }
       }
-      nodes.set(i, op.withThreads(best));
+      // A fusion group is one kernel: all its members share the thread count.
+      for (int m : members) {
+        nodes.set(m, ((PlanNode.Operator) current.nodes().get(m)).withThreads(best));
+      }
     }
     return plan.withNodes(nodes);
   }
