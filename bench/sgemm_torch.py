@@ -12,7 +12,7 @@ import time
 
 import torch
 
-# Keep in sync with the @Param list of SgemmBenchmark.java.
+# Keep in sync with GemmShape.BENCHMARK (and SgemmBenchmark's @Param list).
 SHAPES = [
     "nn:1024x1024x1024",
     "nn:32x25x784",
@@ -41,25 +41,25 @@ def operands(shape):
     return a, b, c, 2.0 * m * k * n
 
 
-def measure(a, b, c, seconds):
-    """Best of several timed batches of calls, in seconds per call."""
+def measure(a, b, c, seconds, clock):
+    """Best of several timed batches of calls, in seconds per call by the given clock."""
     torch.mm(a, b, out=c)
     calls = 1
     while True:  # size a batch to about a tenth of the budget
-        start = time.perf_counter()
+        start = clock()
         for _ in range(calls):
             torch.mm(a, b, out=c)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed > seconds / 10:
             break
         calls *= 2
     best = elapsed / calls
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = time.perf_counter()
+    deadline = clock() + seconds
+    while clock() < deadline:
+        start = clock()
         for _ in range(calls):
             torch.mm(a, b, out=c)
-        best = min(best, (time.perf_counter() - start) / calls)
+        best = min(best, (clock() - start) / calls)
     return best
 
 
@@ -75,15 +75,25 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0, help="timing budget per shape")
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated shapes")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "thread"],
+        default="wall",
+        help="thread: this thread's CPU time, robust to other load but only meaningful with"
+        " --threads 1 (OpenBLAS then computes in the calling thread); the counterpart of"
+        " io.dlsql.bench.SgemmCpuTime",
+    )
     args = parser.parse_args()
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
     torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # loads the BLAS library
     print(f"torch {torch.__version__}; BLAS: {', '.join(blas_libraries()) or 'unknown'}")
+    print(f"clock: {args.clock}")
     print(f"{'shape (m x k x n)':<22} {'threads':>8} {'us/call':>12} {'GFLOP/s':>10}")
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
         for shape in args.shapes.split(","):
             a, b, c, flops = operands(shape)
-            seconds = measure(a, b, c, args.seconds)
+            seconds = measure(a, b, c, args.seconds, clock)
             print(f"{shape:<22} {threads:>8} {seconds * 1e6:>12.1f} {flops / seconds / 1e9:>10.1f}")
 
 

@@ -1,5 +1,7 @@
 package io.dlsql.bench;
 
+import java.util.List;
+
 /**
  * One GEMM problem as benchmarks name it: {@code "nt:128x3136x1024"} is {@code C[m x n] = A[m x k]
  * * B^T} with m = 128, k = 3136, n = 1024; the two letters say whether A and B are transposed
@@ -7,6 +9,27 @@ package io.dlsql.bench;
  * numbers are m x k x n in the order the conv lowering writes them: Cout x (Cin*kh*kw) x (N*H*W).
  */
 public record GemmShape(boolean transA, boolean transB, int m, int k, int n) {
+  /**
+   * The shapes every GEMM benchmark here runs (and bench/sgemm_torch.py): 1024^3, then the anchor
+   * convnet and ResNet-20 at batch 128, per image: forward conv (Cout x Cin*kh*kw x H*W), weight
+   * gradient (A·B^T), input gradient (A^T·B), and the 3136 -> 1024 dense layer's three products.
+   */
+  public static final List<String> BENCHMARK =
+      List.of(
+          "nn:1024x1024x1024",
+          "nn:32x25x784",
+          "nn:64x800x196",
+          "nn:16x144x784",
+          "nn:32x288x196",
+          "nn:64x576x49",
+          "nt:32x784x25",
+          "nt:64x196x800",
+          "tn:25x32x784",
+          "tn:800x64x196",
+          "nt:128x3136x1024",
+          "nn:128x1024x3136",
+          "tn:1024x128x3136");
+
   public GemmShape {
     if (m < 1 || k < 1 || n < 1) {
       throw new IllegalArgumentException("GEMM sizes must be positive, got " + m + "x" + k + "x" + n);

@@ -31,11 +31,13 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
+// The first seconds of a fork run interpreted and C1-compiled vector code (slow by 100x) until
+// C2 has compiled the kernels, longer when other processes share the cores.
+@Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class SgemmBenchmark {
-  /** See {@link GemmShape}: ops, then m x k x n. Keep in sync with sgemm_torch.py. */
+  /** See {@link GemmShape}: ops, then m x k x n. Same list as {@link GemmShape#BENCHMARK}. */
   @Param({
     "nn:1024x1024x1024",
     "nn:32x25x784",
