@@ -84,8 +84,7 @@ final class Inference {
     }
     EvaluationResult result;
     try (Network network = models.trained(info);
-        Session.QueryRun run = session.openQuery(evaluate.query(), execution);
-        ModelInputs data = ModelInputs.load(run, info, true, false, execution, "EVALUATE MODEL " + name)) {
+        ModelInputs data = session.modelInputs(evaluate.query(), info, execution, "EVALUATE MODEL " + name)) {
       if (data.size() == 0) {
         throw new UserException("EVALUATE MODEL " + name + ": the query returned no rows");
       }

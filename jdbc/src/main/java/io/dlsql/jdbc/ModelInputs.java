@@ -1,6 +1,13 @@
 package io.dlsql.jdbc;
 
+import io.dlsql.catalog.ArrowColumns;
+import io.dlsql.catalog.Catalog;
+import io.dlsql.catalog.ColumnDef;
+import io.dlsql.catalog.ElementType;
 import io.dlsql.catalog.ModelInfo;
+import io.dlsql.catalog.TableInfo;
+import io.dlsql.catalog.TableReader;
+import io.dlsql.catalog.TensorBatch;
 import io.dlsql.catalog.TensorType;
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.train.InMemoryDataset;
@@ -13,11 +20,17 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.calcite.sql.SqlIdentifier;
+import org.apache.calcite.sql.SqlNode;
+import org.apache.calcite.sql.SqlSelect;
 
 /**
  * A query's rows loaded for a model: the input tensors copied into one off-heap block (uint8 or
  * float32, as the data holds them), the labels checked against the model's classes, and for
- * PREDICT the other columns kept to pass through.
+ * PREDICT the other columns kept to pass through. A plain scan of a catalog table skips SQL rows
+ * altogether and copies the table's Arrow buffers.
  */
 final class ModelInputs implements AutoCloseable {
   private static final int INITIAL_ROWS = 1024;
@@ -149,6 +162,91 @@ final class ModelInputs implements AutoCloseable {
       arena.close();
       throw e;
     }
+  }
+
+  /**
+   * Loads a catalog table's input tensors by copying whole Arrow buffers into the off-heap block
+   * (no per-row objects): the path for {@code ON t} and {@code ON (SELECT cols FROM t)}.
+   */
+  static ModelInputs loadTable(Catalog catalog, String table, ModelInfo model, boolean labelled,
+      Execution execution, String statement) {
+    TableInfo info = catalog.table(table).orElseThrow(() -> new UserException("table '" + table + "' does not exist"));
+    String inputName = model.inputName();
+    int[] dims = model.inputDims();
+    String expected = model.name() + " expects " + inputName + " " + SystemSchema.tensorText(dims);
+    ColumnDef input = info.column(inputName).orElseThrow(() -> new UserException(statement + ": table '" + table
+        + "' has no column '" + inputName + "' (" + expected + ")"));
+    long elements = Arrays.stream(dims).asLongStream().reduce(1, (a, b) -> a * b);
+    if (!(input.type() instanceof TensorType tensor) || tensor.elementCount() != elements) {
+      throw new UserException(statement + ": column '" + inputName + "' is " + input.type().sqlName() + " but model " + expected);
+    }
+    ColumnDef labelColumn = null;
+    if (labelled) {
+      labelColumn = info.column(model.labelColumn()).orElseThrow(() -> new UserException(statement + ": table '" + table
+          + "' has no label column '" + model.labelColumn() + "'"));
+    }
+    long rowBytes = tensor.byteSize();
+    long total = info.rowCount() * rowBytes;
+    if (info.rowCount() > Integer.MAX_VALUE) {
+      throw new UserException(statement + ": table '" + table + "' has more rows than one run can hold");
+    }
+    Arena arena = Arena.ofShared();
+    try (TableReader reader = catalog.readTable(table)) {
+      MemorySegment segment = arena.allocate(Math.max(1, total), Float.BYTES);
+      int[] labels = labelled ? new int[(int) info.rowCount()] : null;
+      int n = 0;
+      for (int b = 0; b < reader.batchCount(); b++) {
+        VectorSchemaRoot batch = reader.loadBatch(b);
+        TensorBatch images = TensorBatch.of(batch, inputName);
+        for (int r = 0; r < images.rowCount(); r++) {
+          if (images.isNull(r)) {
+            throw new UserException(statement + ": row " + (n + r + 1) + " has a NULL " + inputName);
+          }
+        }
+        MemorySegment.copy(images.segment(), 0, segment, n * rowBytes, images.byteSize());
+        if (labelled) {
+          FieldVector vector = batch.getVector(labelColumn.name());
+          for (int r = 0; r < images.rowCount(); r++) {
+            labels[n + r] = label(ArrowColumns.get(vector, r, labelColumn.type()), n + r + 1, model, statement);
+          }
+        }
+        n += images.rowCount();
+        execution.checkCancelled();
+      }
+      InMemoryDataset dataset = tensor.elementType() == ElementType.UINT8
+          ? InMemoryDataset.ofUint8(segment, n, dims, labels, InMemoryDataset.UINT8_TO_UNIT)
+          : InMemoryDataset.ofFloat32(segment, n, dims, labels);
+      return new ModelInputs(arena, dataset, List.of(), List.of());
+    } catch (RuntimeException e) {
+      arena.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The catalog table a query reads whole and unchanged ({@code SELECT * | columns FROM t}, no
+   * filter, grouping, ordering or limit), so its tensors can be copied in bulk; else null.
+   */
+  static String plainTableScan(SqlNode query, Catalog catalog) {
+    if (!(query instanceof SqlSelect select) || !(select.getFrom() instanceof SqlIdentifier from)
+        || select.getWhere() != null || select.getGroup() != null || select.getHaving() != null
+        || select.getOrderList() != null && !select.getOrderList().isEmpty()
+        || select.getFetch() != null || select.getOffset() != null || select.isDistinct()
+        || select.getWindowList() != null && !select.getWindowList().isEmpty()) {
+      return null;
+    }
+    for (SqlNode item : select.getSelectList()) {
+      if (!(item instanceof SqlIdentifier id) || !(id.isStar() || id.isSimple())) {
+        return null;
+      }
+    }
+    String table;
+    try {
+      table = TableStatements.simpleName(from);
+    } catch (UserException e) {
+      return null;
+    }
+    return catalog.table(table).isPresent() ? table : null;
   }
 
   private static int label(Object value, int row, ModelInfo model, String statement) {

@@ -279,6 +279,21 @@ final class Session {
     }
   }
 
+  /**
+   * The labelled (TRAIN, EVALUATE) input rows of {@code query} for {@code model}: bulk-copied from
+   * the catalog when the query reads a table whole, else through Calcite row by row.
+   */
+  ModelInputs modelInputs(SqlNode query, io.dlsql.catalog.ModelInfo model, Execution execution, String statement)
+      throws SQLException {
+    String table = ModelInputs.plainTableScan(query, catalog());
+    if (table != null) {
+      return ModelInputs.loadTable(catalog(), table, model, true, execution, statement);
+    }
+    try (QueryRun run = openQuery(query, execution)) {
+      return ModelInputs.load(run, model, true, false, execution, statement);
+    }
+  }
+
   /** Prepares standard SQL through Calcite; dlsql statements cannot be prepared. */
   PreparedStatement prepare(String sql, DlsqlConnection connection) throws SQLException {
     SqlNode node = parse(sql);

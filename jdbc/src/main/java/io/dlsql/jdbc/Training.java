@@ -69,8 +69,7 @@ final class Training {
         .column("seconds", SqlTypeName.DOUBLE)
         .column("images_per_sec", SqlTypeName.DOUBLE)
         .column("peak_memory_mb", SqlTypeName.DOUBLE);
-    try (Session.QueryRun run = session.openQuery(train.query(), execution);
-        ModelInputs data = ModelInputs.load(run, info, true, false, execution, "TRAIN MODEL " + name);
+    try (ModelInputs data = session.modelInputs(train.query(), info, execution, "TRAIN MODEL " + name);
         Network network = Network.build(spec, opts.seed())) {
       if (data.size() == 0) {
         throw new UserException("TRAIN MODEL " + name + ": the training query returned no rows");
