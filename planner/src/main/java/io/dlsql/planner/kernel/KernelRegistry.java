@@ -2,7 +2,6 @@ package io.dlsql.planner.kernel;
 
 import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
-import io.dlsql.executor.kernel.conv.Im2colConv2d;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.logical.LogicalNode;
@@ -59,8 +58,7 @@ public final class KernelRegistry {
     for (TensorLayout layout : TensorLayout.values()) {
       all.add(conv("im2col", layout, node -> true, "IM2COL",
           new CostInputs(IM2COL_EFFICIENCY, 1, true, true, true,
-              n -> Im2colConv2d.workspaceSize(n.geometry()),
-              n -> 2 * Im2colConv2d.workspaceSize(n.geometry()))));
+              KernelRegistry::im2colFloats, n -> 2 * im2colFloats(n))));
     }
     all.add(conv("direct", TensorLayout.NCHW, node -> true, "DIRECT",
         new CostInputs(DIRECT_EFFICIENCY, 1, false, false, false, CostInputs.NONE, CostInputs.NONE)));
@@ -124,6 +122,16 @@ public final class KernelRegistry {
     ConvGeometry g = node.geometry();
     return g.kernelH() == 3 && g.kernelW() == 3 && g.strideH() == 1 && g.strideW() == 1
         && g.dilationH() == 1 && g.dilationW() == 1 && g.groups() == 1;
+  }
+
+  /**
+   * One image's column matrix, C*KH*KW x OH*OW floats; a pointwise convolution reads the image
+   * itself. (The planner's own formula, not the executor's workspace function, so the cost model
+   * stays fixed while kernels change how many images they pack per GEMM.)
+   */
+  static long im2colFloats(LogicalNode node) {
+    ConvGeometry g = node.geometry();
+    return g.isPointwise() ? 0 : (long) g.inChannels() * g.kernelH() * g.kernelW() * g.outPixels();
   }
 
   /** Transformed input and output tiles of one image: (C + OC) * tiles * 36 floats. */
