@@ -60,7 +60,7 @@ final class BlockedGemm {
     float[] packedB = ws.packedB(kc * roundUp(Math.min(nc, j1 - j0), NR));
     float[] packedA = ws.packedA(kc * roundUp(Math.min(mc, i1 - i0), MR));
     float[] acc = ws.tile();
-    boolean bInPlace = !transB && i1 - i0 <= IN_PLACE_B_MAX_ROWS;
+    boolean bInPlace = !transB && i1 - i0 <= IN_PLACE_B_MAX_ROWS && ldb <= IN_PLACE_B_MAX_LDB;
     for (int jc = j0; jc < j1; jc += nc) {
       int ncb = Math.min(nc, j1 - jc);
       // With B read in place only the ragged last sliver (if any) is packed, at index 0.
@@ -115,6 +115,12 @@ final class BlockedGemm {
    * element then serves only a few row slivers, too few to pay back the copy.
    */
   static final int IN_PLACE_B_MAX_ROWS = 64;
+
+  /**
+   * ...and only while a row of B is at most a 4 KiB page: the kernel steps down B one row per k
+   * step, and with longer rows every step lands on a new page (TLB misses cost more than packing).
+   */
+  static final int IN_PLACE_B_MAX_LDB = 1024;
 
   /**
    * Splits {@code extent} into the fewest blocks of at most {@code max} and returns the size of
