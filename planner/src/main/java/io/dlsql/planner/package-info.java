@@ -1,2 +1,7 @@
-/** Network plans: the logical layer graph of a model becomes a physical plan (algorithm, layout, precision, checkpoints, threads) through a cost model; EXPLAIN renders it. */
+/**
+ * Network plans: {@link io.dlsql.planner.Planner#plan} turns a model's logical layer graph into a
+ * costed physical plan (algorithm, layout, conversions, fusion, precision, threads, kept or
+ * recomputed activations) through named passes over a cost model; {@code explain} renders it.
+ * See the module README for the stages.
+ */
 package io.dlsql.planner;
