@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -127,11 +126,10 @@ class GoldenPlanTest {
         default -> throw new IllegalArgumentException("unknown request option " + kv[0]);
       }
     }
-    List<String> unused = new ArrayList<>();
     return switch (words[0].toLowerCase(Locale.ROOT)) {
       case "train" -> PlanRequest.train(batch, limit, epoch, settings);
       case "infer" -> PlanRequest.infer(batch, settings);
-      default -> throw new IllegalArgumentException("request must be train or infer: " + line + unused);
+      default -> throw new IllegalArgumentException("request must be train or infer: " + line);
     };
   }
 }
