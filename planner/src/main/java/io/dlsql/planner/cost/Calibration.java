@@ -44,7 +44,7 @@ public final class Calibration {
   public static MachineProfile measure(List<Integer> threadCounts) {
     int before = Parallel.get().threads();
     TreeMap<Integer, MachineProfile.Ceilings> out = new TreeMap<>();
-    try (Arena arena = Arena.ofConfined()) {
+    try (Arena arena = Arena.ofShared()) {
       MemorySegment a = arena.allocate((long) GEMM_SIZE * GEMM_SIZE * Float.BYTES, 64);
       MemorySegment b = arena.allocate((long) GEMM_SIZE * GEMM_SIZE * Float.BYTES, 64);
       MemorySegment c = arena.allocate((long) GEMM_SIZE * GEMM_SIZE * Float.BYTES, 64);
