@@ -4,12 +4,14 @@ import io.dlsql.catalog.Catalog;
 import io.dlsql.catalog.TensorType;
 import io.dlsql.catalog.UserException;
 import io.dlsql.parser.DlsqlParser;
+import io.dlsql.parser.SqlAnalyzeModel;
 import io.dlsql.parser.SqlCreateModel;
 import io.dlsql.parser.SqlCreateTable;
 import io.dlsql.parser.SqlDescribeModel;
 import io.dlsql.parser.SqlDropModel;
 import io.dlsql.parser.SqlDropTable;
 import io.dlsql.parser.SqlEvaluateModel;
+import io.dlsql.parser.SqlExplainModel;
 import io.dlsql.parser.SqlShowModels;
 import io.dlsql.parser.SqlShowTables;
 import io.dlsql.parser.SqlTrainModel;
@@ -149,6 +151,8 @@ final class Session {
       case SqlDescribeModel n -> new Outcome.Rows(models.describe(n));
       case SqlTrainModel n -> new Outcome.Rows(new Training(this).train(n, stripTerminator(sql), execution));
       case SqlEvaluateModel n -> new Outcome.Rows(new Inference(this).evaluate(n, execution));
+      case SqlExplainModel n -> new Outcome.Rows(new Planning(this).explain(n, execution));
+      case SqlAnalyzeModel n -> new Outcome.Rows(new Planning(this).analyze(n, execution));
       case SqlSetOption n -> set(n);
       default -> {
         if (node.getKind().belongsTo(SqlKind.QUERY) || node.getKind() == SqlKind.EXPLAIN) {

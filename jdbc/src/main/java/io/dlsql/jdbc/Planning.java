@@ -1,0 +1,161 @@
+package io.dlsql.jdbc;
+
+import io.dlsql.catalog.ModelInfo;
+import io.dlsql.catalog.UserException;
+import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.train.Evaluator;
+import io.dlsql.executor.train.TrainOptions;
+import io.dlsql.parser.SqlAnalyzeModel;
+import io.dlsql.parser.SqlEvaluateModel;
+import io.dlsql.parser.SqlExplainModel;
+import io.dlsql.parser.SqlPredict;
+import io.dlsql.parser.SqlTrainModel;
+import io.dlsql.planner.Mode;
+import io.dlsql.planner.PlanRequest;
+import io.dlsql.planner.Planner;
+import io.dlsql.planner.cost.Analyzer;
+import io.dlsql.planner.cost.Calibration;
+import io.dlsql.planner.cost.MachineProfile;
+import io.dlsql.planner.cost.TuningRecords;
+import io.dlsql.planner.explain.Explain;
+import io.dlsql.planner.explain.ExplainRow;
+import io.dlsql.planner.kernel.KernelRegistry;
+import io.dlsql.planner.physical.PhysicalPlan;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.calcite.sql.SqlNode;
+import org.apache.calcite.sql.type.SqlTypeName;
+
+/**
+ * EXPLAIN of TRAIN, EVALUATE and PREDICT (the physical plan with estimated time and memory per
+ * operator, before anything runs) and ANALYZE MODEL (kernel timings on this machine, stored in
+ * the catalog as tuning records the planner uses afterwards).
+ */
+final class Planning {
+  private static final String INDENT = "  ";
+  private static final int ANALYZE_DEFAULT_BATCH = 64;
+  private static final double NANOS_PER_MILLI = 1e6;
+
+  private final Session session;
+  private final ModelStatements models;
+
+  Planning(Session session) {
+    this.session = session;
+    this.models = new ModelStatements(session);
+  }
+
+  ResultRows explain(SqlExplainModel explain, Execution execution) throws SQLException {
+    if (explain.analyze()) {
+      throw new UserException("EXPLAIN ANALYZE is not available yet; EXPLAIN shows the plan with its estimates");
+    }
+    PhysicalPlan plan = switch (explain.statement()) {
+      case SqlTrainModel train -> planTraining(train, execution);
+      case SqlEvaluateModel evaluate -> planInference(ModelStatements.modelName(evaluate.model()), Evaluator.DEFAULT_BATCH);
+      case SqlPredict predict -> planInference(ModelStatements.modelName(predict.model()), Inference.BATCH);
+      default -> throw new UserException("EXPLAIN takes TRAIN MODEL, EVALUATE MODEL or PREDICT(MODEL ...)");
+    };
+    return rows(Explain.rows(plan));
+  }
+
+  private PhysicalPlan planTraining(SqlTrainModel train, Execution execution) throws SQLException {
+    ModelInfo info = models.model(ModelStatements.modelName(train.model()));
+    Map<String, Object> options = new LinkedHashMap<>(train.options());
+    options.remove(Training.RESUME);
+    options.remove(Training.RESET);
+    TrainOptions opts = TrainOptions.fromMap(options);
+    long samples = countRows(train.query(), execution);
+    PlanRequest request = PlanRequest.train(opts.batchSize(), opts.memoryLimitBytes(), samples, session.settings());
+    return plan(info, request);
+  }
+
+  private PhysicalPlan planInference(String model, int batch) throws SQLException {
+    return plan(models.model(model), PlanRequest.infer(batch, session.settings()));
+  }
+
+  private PhysicalPlan plan(ModelInfo info, PlanRequest request) throws SQLException {
+    NetworkSpec spec = ModelStatements.spec(info);
+    MachineProfile machine = Calibration.loadOrMeasure(session.catalog());
+    TuningRecords tuning = TuningRecords.of(session.catalog().tuningRecords());
+    return Planner.forExecutor().plan(spec, request, machine, tuning);
+  }
+
+  /** Rows in the training query, without loading its images. */
+  private long countRows(SqlNode query, Execution execution) throws SQLException {
+    String table = ModelInputs.plainTableScan(query, session.catalog());
+    if (table != null) {
+      return session.catalog().table(table).orElseThrow().rowCount();
+    }
+    try (Session.QueryRun run = session.openQuery(query, execution)) {
+      ResultSet rs = run.resultSet();
+      long n = 0;
+      while (rs.next()) {
+        n++;
+      }
+      return n;
+    }
+  }
+
+  private static ResultRows rows(java.util.List<ExplainRow> plan) {
+    ResultRows.Builder rows = ResultRows.builder()
+        .column("id", SqlTypeName.INTEGER)
+        .column("operator", SqlTypeName.VARCHAR)
+        .column("name", SqlTypeName.VARCHAR)
+        .column("algorithm", SqlTypeName.VARCHAR)
+        .column("layout", SqlTypeName.VARCHAR)
+        .column("conversions", SqlTypeName.VARCHAR)
+        .column("fusion", SqlTypeName.VARCHAR)
+        .column("precision", SqlTypeName.VARCHAR)
+        .column("activation", SqlTypeName.VARCHAR)
+        .column("threads", SqlTypeName.INTEGER)
+        .column("est_ms", SqlTypeName.DOUBLE)
+        .column("est_memory_bytes", SqlTypeName.BIGINT);
+    for (ExplainRow r : plan) {
+      rows.row(r.id(), INDENT.repeat(Math.max(0, r.depth())) + r.operator(), r.name(), r.algorithm(), r.layout(),
+          r.conversions(), r.fusion(), r.precision(), r.residency(), r.threads(), r.estimatedMs(), r.estimatedBytes());
+    }
+    return rows.build();
+  }
+
+  /** Times every candidate kernel for each layer shape of the model and stores the records. */
+  ResultRows analyze(SqlAnalyzeModel analyze, Execution execution) throws SQLException {
+    ModelInfo info = models.model(ModelStatements.modelName(analyze.model()));
+    Map<String, Object> options = new LinkedHashMap<>(analyze.options());
+    int batch = positiveInt(options.remove("batch_size"), ANALYZE_DEFAULT_BATCH, "batch_size");
+    int threads = positiveInt(options.remove("threads"), io.dlsql.executor.kernel.Parallel.get().threads(), "threads");
+    if (!options.isEmpty()) {
+      throw new UserException("unknown ANALYZE MODEL option " + options.keySet() + "; known options: batch_size, threads");
+    }
+    NetworkSpec spec = ModelStatements.spec(info);
+    Analyzer analyzer = new Analyzer(KernelRegistry.executable());
+    Map<String, Map<String, String>> records = new LinkedHashMap<>();
+    for (Mode mode : Mode.values()) {
+      execution.report(new Execution.Progress("analyzing " + mode.name().toLowerCase(java.util.Locale.ROOT),
+          info.name(), 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
+      records.putAll(analyzer.analyze(spec, mode, batch, threads));
+      execution.checkCancelled();
+    }
+    session.catalog().putTuningRecords(records);
+    ResultRows.Builder rows = ResultRows.builder()
+        .column("kernel", SqlTypeName.VARCHAR)
+        .column("ms_per_batch", SqlTypeName.DOUBLE)
+        .column("batch", SqlTypeName.INTEGER);
+    records.forEach((key, value) -> {
+      double nanos = Double.parseDouble(value.getOrDefault(TuningRecords.NANOS_PER_SAMPLE, "NaN"));
+      int b = Integer.parseInt(value.getOrDefault(TuningRecords.BATCH, Integer.toString(batch)));
+      rows.row(key, nanos * b / NANOS_PER_MILLI, b);
+    });
+    return rows.build();
+  }
+
+  private static int positiveInt(Object value, int fallback, String name) {
+    if (value == null) {
+      return fallback;
+    }
+    if (value instanceof Integer i && i > 0) {
+      return i;
+    }
+    throw new UserException("ANALYZE MODEL option " + name + " must be a positive integer, got " + value);
+  }
+}
