@@ -60,6 +60,8 @@ final class BlockedGemm {
     float[] packedB = ws.packedB(kc * roundUp(Math.min(nc, j1 - j0), NR));
     float[] packedA = ws.packedA(kc * roundUp(Math.min(mc, i1 - i0), MR));
     float[] acc = ws.tile();
+    long ldbBytes = (long) ldb * Float.BYTES;
+    long ldcBytes = (long) ldc * Float.BYTES;
     boolean bInPlace = !transB && i1 - i0 <= IN_PLACE_B_MAX_ROWS && ldb <= IN_PLACE_B_MAX_LDB;
     for (int jc = j0; jc < j1; jc += nc) {
       int ncb = Math.min(nc, j1 - jc);
@@ -84,26 +86,60 @@ final class BlockedGemm {
               int cols = Math.min(NR, ncb - jr);
               int bIndex = bInPlace ? 0 : jr * kcb;
               long cIndex = cOff + (long) (ic + ir) * ldc + jc + jr;
-              if (bInPlace && cols == NR) {
-                long bOffset = (bOff + (long) pc * ldb + jc + jr) * Float.BYTES;
-                MicroKernel.tileFromSegment(
-                    kcb, packedA, aIndex, b, bOffset, (long) ldb * Float.BYTES, acc);
-              } else if (cols <= QUARTER) {
+              long cOffset = cIndex * Float.BYTES;
+              long bInPlaceIndex = bOff + (long) pc * ldb + jc + jr;
+              if (rows == MR && cols == NR && blockBeta == 0f) {
+                tile(kcb, packedA, aIndex, packedB, bIndex, b, bInPlace, bInPlaceIndex, ldbBytes,
+                    acc, c, cOffset, ldcBytes, alpha);
+                continue;
+              }
+              // Edge tile or beta to apply: accumulate into acc, then merge the live part.
+              if (cols <= QUARTER) {
                 MicroKernel.quarterTile(kcb, packedA, aIndex, packedB, bIndex, acc, 0);
               } else if (cols <= V) {
                 MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
-              } else if (cols <= V + QUARTER) {
+              } else if (cols <= V + QUARTER && V + QUARTER < NR) {
                 // e.g. the 17 columns left of 49: one vector plus a quarter, not two vectors.
                 MicroKernel.narrowTile(kcb, packedA, aIndex, packedB, bIndex, acc);
                 MicroKernel.quarterTile(kcb, packedA, aIndex, packedB, bIndex + V, acc, V);
               } else {
-                MicroKernel.tile(kcb, packedA, aIndex, packedB, bIndex, acc);
+                tile(kcb, packedA, aIndex, packedB, bIndex, b, bInPlace && cols == NR, bInPlaceIndex,
+                    ldbBytes, acc, null, 0, 0, alpha);
               }
               TileStore.merge(acc, c, cIndex, ldc, rows, cols, alpha, blockBeta);
             }
           }
         }
       }
+    }
+  }
+
+  /**
+   * One two-vector tile, B from the packed panel or (with {@code bInPlace}) straight from the
+   * caller's B at float index {@code bIndexInPlace}; stored into C as {@code alpha * acc} when
+   * {@code direct} is non-null, else parked in {@code acc}.
+   */
+  private static void tile(
+      int kc,
+      float[] packedA,
+      int aIndex,
+      float[] packedB,
+      int bIndex,
+      MemorySegment b,
+      boolean bInPlace,
+      long bIndexInPlace,
+      long ldbBytes,
+      float[] acc,
+      MemorySegment direct,
+      long cOffset,
+      long ldcBytes,
+      float alpha) {
+    if (bInPlace) {
+      MicroKernel.tileFromSegment(
+          kc, packedA, aIndex, b, bIndexInPlace * Float.BYTES, ldbBytes, acc, direct, cOffset,
+          ldcBytes, alpha);
+    } else {
+      MicroKernel.tile(kc, packedA, aIndex, packedB, bIndex, acc, direct, cOffset, ldcBytes, alpha);
     }
   }
 

@@ -23,18 +23,22 @@ final class MicroKernel {
   static final int MR = 8;
   /** Columns of C per tile (two vectors). */
   static final int NR = 2 * V;
+  /** Bytes of one vector. */
+  static final long VECTOR_BYTES = (long) V * Float.BYTES;
   /** 128-bit vectors for the last few columns of an odd width ({@link #quarterTile}). */
   static final VectorSpecies<Float> QUARTER = FloatVector.SPECIES_128;
 
   /**
    * Accumulates {@code kc} k steps of an {@code MR x NR} tile from packed slivers of A (at
-   * {@code aIndex}) and B (at {@code bIndex}) and writes it to {@code acc} (rows at stride
-   * {@code NR}). The merge into C is {@link TileStore}'s job: keeping it out of this method
-   * keeps the method small, so C2 compiles it within the first GEMM call instead of after
-   * seconds of interpreted vector code.
+   * {@code aIndex}) and B (at {@code bIndex}). With {@code c} non-null the tile is stored
+   * there as {@code C = alpha * acc} (beta 0, C not read; rows {@code ldcBytes} apart from
+   * byte {@code cOffset}), rounding as {@link TileStore} does. With {@code c} null (an edge
+   * tile, or beta not 0) the accumulators are parked in {@code acc} (rows at stride {@code
+   * NR}) for {@link TileStore#merge}.
    */
   static void tile(
-      int kc, float[] ap, int aIndex, float[] bp, int bIndex, float[] acc) {
+      int kc, float[] ap, int aIndex, float[] bp, int bIndex, float[] acc,
+      MemorySegment c, long cOffset, long ldcBytes, float alpha) {
     FloatVector c00 = FloatVector.zero(SPECIES); FloatVector c01 = FloatVector.zero(SPECIES);
     FloatVector c10 = FloatVector.zero(SPECIES); FloatVector c11 = FloatVector.zero(SPECIES);
     FloatVector c20 = FloatVector.zero(SPECIES); FloatVector c21 = FloatVector.zero(SPECIES);
@@ -75,6 +79,38 @@ final class MicroKernel {
       ai += MR;
       bi += NR;
     }
+    if (c != null) {
+      // Straight into C: parking a whole tile in acc and reading it back stalls on store
+      // forwarding, a third of a tile's time when k is short (25 or 64 steps). Only for
+      // beta 0, the one-k-block case where that matters; the read-modify-write of beta
+      // here too would keep C1 from compiling the method at all (out of registers).
+      FloatVector alphaV = FloatVector.broadcast(SPECIES, alpha);
+      long row = cOffset;
+      c00.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c01.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c10.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c11.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c20.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c21.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c30.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c31.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c40.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c41.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c50.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c51.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c60.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c61.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c70.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c71.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      return;
+    }
     c00.intoArray(acc, 0 * NR);
     c01.intoArray(acc, 0 * NR + V);
     c10.intoArray(acc, 1 * NR);
@@ -99,7 +135,8 @@ final class MicroKernel {
    * every B element is used only a few times, and packing it would cost more than it saves.
    */
   static void tileFromSegment(
-      int kc, float[] ap, int aIndex, MemorySegment b, long bOffset, long ldbBytes, float[] acc) {
+      int kc, float[] ap, int aIndex, MemorySegment b, long bOffset, long ldbBytes, float[] acc,
+      MemorySegment c, long cOffset, long ldcBytes, float alpha) {
     FloatVector c00 = FloatVector.zero(SPECIES); FloatVector c01 = FloatVector.zero(SPECIES);
     FloatVector c10 = FloatVector.zero(SPECIES); FloatVector c11 = FloatVector.zero(SPECIES);
     FloatVector c20 = FloatVector.zero(SPECIES); FloatVector c21 = FloatVector.zero(SPECIES);
@@ -139,6 +176,38 @@ final class MicroKernel {
       c71 = a7.fma(b1, c71);
       ai += MR;
       bo += ldbBytes;
+    }
+    if (c != null) {
+      // Straight into C: parking a whole tile in acc and reading it back stalls on store
+      // forwarding, a third of a tile's time when k is short (25 or 64 steps). Only for
+      // beta 0, the one-k-block case where that matters; the read-modify-write of beta
+      // here too would keep C1 from compiling the method at all (out of registers).
+      FloatVector alphaV = FloatVector.broadcast(SPECIES, alpha);
+      long row = cOffset;
+      c00.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c01.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c10.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c11.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c20.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c21.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c30.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c31.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c40.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c41.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c50.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c51.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c60.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c61.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      row += ldcBytes;
+      c70.mul(alphaV).intoMemorySegment(c, row, TileStore.ORDER);
+      c71.mul(alphaV).intoMemorySegment(c, row + VECTOR_BYTES, TileStore.ORDER);
+      return;
     }
     c00.intoArray(acc, 0 * NR);
     c01.intoArray(acc, 0 * NR + V);
