@@ -2,6 +2,7 @@ package io.dlsql.jdbc;
 
 import io.dlsql.catalog.ModelInfo;
 import io.dlsql.catalog.UserException;
+import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.train.Evaluator;
 import io.dlsql.executor.train.TrainOptions;
@@ -12,6 +13,7 @@ import io.dlsql.parser.SqlPredict;
 import io.dlsql.parser.SqlTrainModel;
 import io.dlsql.planner.Mode;
 import io.dlsql.planner.PlanRequest;
+import io.dlsql.planner.PlanBinding;
 import io.dlsql.planner.Planner;
 import io.dlsql.planner.cost.Analyzer;
 import io.dlsql.planner.cost.Calibration;
@@ -48,7 +50,7 @@ final class Planning {
 
   ResultRows explain(SqlExplainModel explain, Execution execution) throws SQLException {
     if (explain.analyze()) {
-      throw new UserException("EXPLAIN ANALYZE is not available yet; EXPLAIN shows the plan with its estimates");
+      return explainAnalyze(explain.statement(), execution);
     }
     PhysicalPlan plan = switch (explain.statement()) {
       case SqlTrainModel train -> planTraining(train, execution);
@@ -97,7 +99,74 @@ final class Planning {
     }
   }
 
+  /**
+   * Plans the statement, then runs a few batches of it with the plan's choices applied and puts
+   * the measured time per operator, time per batch and peak memory beside the estimates.
+   */
+  private ResultRows explainAnalyze(SqlNode statement, Execution execution) throws SQLException {
+    String name;
+    PhysicalPlan plan;
+    SqlNode query;
+    boolean training;
+    int batch;
+    long seed = 0;
+    double labelSmoothing = 0;
+    switch (statement) {
+      case SqlTrainModel train -> {
+        name = ModelStatements.modelName(train.model());
+        plan = planTraining(train, execution);
+        Map<String, Object> options = new LinkedHashMap<>(train.options());
+        options.remove(Training.RESUME);
+        options.remove(Training.RESET);
+        TrainOptions opts = TrainOptions.fromMap(options);
+        query = train.query();
+        training = true;
+        batch = opts.batchSize();
+        seed = opts.seed();
+        labelSmoothing = opts.labelSmoothing();
+      }
+      case SqlEvaluateModel evaluate -> {
+        name = ModelStatements.modelName(evaluate.model());
+        plan = planInference(name, Evaluator.DEFAULT_BATCH);
+        query = evaluate.query();
+        training = false;
+        batch = Evaluator.DEFAULT_BATCH;
+      }
+      case SqlPredict predict -> {
+        name = ModelStatements.modelName(predict.model());
+        plan = planInference(name, Inference.BATCH);
+        query = predict.query();
+        training = false;
+        batch = Inference.BATCH;
+      }
+      default -> throw new UserException("EXPLAIN ANALYZE takes TRAIN MODEL, EVALUATE MODEL or PREDICT(MODEL ...)");
+    }
+    ModelInfo info = models.model(name);
+    Measurement measured;
+    try (ModelInputs data = training
+            ? session.modelInputs(query, info, execution, "EXPLAIN ANALYZE")
+            : unlabelled(query, info, execution);
+        Network network = Network.build(ModelStatements.spec(info), seed)) {
+      if (data.size() == 0) {
+        throw new UserException("EXPLAIN ANALYZE: the query returned no rows");
+      }
+      PlanBinding.apply(plan, network);
+      measured = Measurement.run(network, data.dataset(), Math.min(batch, data.size()), training, labelSmoothing, execution);
+    }
+    return rows(Explain.rows(plan), measured);
+  }
+
+  private ModelInputs unlabelled(SqlNode query, ModelInfo info, Execution execution) throws SQLException {
+    try (Session.QueryRun run = session.openQuery(query, execution)) {
+      return ModelInputs.load(run, info, false, false, execution, "EXPLAIN ANALYZE");
+    }
+  }
+
   private static ResultRows rows(java.util.List<ExplainRow> plan) {
+    return rows(plan, null);
+  }
+
+  private static ResultRows rows(java.util.List<ExplainRow> plan, Measurement measured) {
     ResultRows.Builder rows = ResultRows.builder()
         .column("id", SqlTypeName.INTEGER)
         .column("operator", SqlTypeName.VARCHAR)
@@ -111,9 +180,19 @@ final class Planning {
         .column("threads", SqlTypeName.INTEGER)
         .column("est_ms", SqlTypeName.DOUBLE)
         .column("est_memory_bytes", SqlTypeName.BIGINT);
+    if (measured != null) {
+      rows.column("measured_ms", SqlTypeName.DOUBLE).column("measured_memory_bytes", SqlTypeName.BIGINT);
+    }
     for (ExplainRow r : plan) {
-      rows.row(r.id(), INDENT.repeat(Math.max(0, r.depth())) + r.operator(), r.name(), r.algorithm(), r.layout(),
-          r.conversions(), r.fusion(), r.precision(), r.residency(), r.threads(), r.estimatedMs(), r.estimatedBytes());
+      Object[] values = {r.id(), INDENT.repeat(Math.max(0, r.depth())) + r.operator(), r.name(), r.algorithm(),
+          r.layout(), r.conversions(), r.fusion(), r.precision(), r.residency(), r.threads(), r.estimatedMs(),
+          r.estimatedBytes()};
+      if (measured != null) {
+        values = java.util.Arrays.copyOf(values, values.length + 2);
+        values[values.length - 2] = measured.millisFor(r);
+        values[values.length - 1] = measured.bytesFor(r);
+      }
+      rows.row(values);
     }
     return rows.build();
   }
