@@ -4,11 +4,13 @@ import static io.dlsql.executor.kernel.gemm.MicroKernel.MR;
 import static io.dlsql.executor.kernel.gemm.MicroKernel.NR;
 import static io.dlsql.executor.kernel.gemm.MicroKernel.SPECIES;
 import static io.dlsql.executor.kernel.gemm.MicroKernel.V;
+import static io.dlsql.executor.kernel.gemm.MicroKernel.VECTOR_BYTES;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -140,50 +142,57 @@ final class Packing {
   private static void packBRows(
       MemorySegment b, long bOff, int ldb, int p0, int kc, int j0, int cols, float[] dst) {
     int full = cols / NR;
-    int live = cols - full * NR;
-    long end = b.byteSize();
     long src = (bOff + (long) p0 * ldb + j0) * Float.BYTES;
     long stride = (long) ldb * Float.BYTES;
-    for (int p = 0; p < kc; p++, src += stride) {
-      int d = p * NR;
-      long at = src;
-      for (int s = 0; s < full; s++, d += kc * NR, at += (long) NR * Float.BYTES) {
+    for (int p = 0; p < kc; p++) {
+      long at = src + p * stride;
+      for (int s = 0, d = p * NR; s < full; s++, d += kc * NR, at += (long) NR * Float.BYTES) {
         for (int v = 0; v < NR; v += V) {
           FloatVector.fromMemorySegment(SPECIES, b, at + (long) v * Float.BYTES, TileStore.ORDER)
               .intoArray(dst, d + v);
         }
       }
-      if (live > 0) {
-        packBRowTail(b, at, live, end, dst, d);
-      }
+    }
+    if (full * NR < cols) {
+      packBRaggedSliver(b, src + (long) full * NR * Float.BYTES, stride, kc, cols - full * NR, dst, full * kc * NR);
     }
   }
 
   /**
-   * One k step of the last, ragged sliver: {@code live < NR} floats at byte offset {@code at},
-   * zero-padded to NR.
+   * The last sliver of an odd width, {@code live < NR} columns from byte offset {@code src}, rows
+   * {@code stride} bytes apart, zero-padded to NR.
    */
-  private static void packBRowTail(MemorySegment b, long at, int live, long end, float[] dst, int d) {
-    int jj = 0;
-    for (; jj + V <= live; jj += V) {
-      FloatVector.fromMemorySegment(SPECIES, b, at + (long) jj * Float.BYTES, TileStore.ORDER)
-          .intoArray(dst, d + jj);
-    }
-    if (jj < live) {
-      // A masked load is fast only while the whole vector lies inside the segment (past its end
-      // the Vector API goes lane by lane and C2 deoptimizes).
-      long from = at + (long) jj * Float.BYTES;
-      if (from + (long) V * Float.BYTES <= end) {
-        FloatVector.fromMemorySegment(SPECIES, b, from, TileStore.ORDER, SPECIES.indexInRange(jj, live))
+  private static void packBRaggedSliver(
+      MemorySegment b, long src, long stride, int kc, int live, float[] dst, int base) {
+    int whole = live / V * V;
+    int rest = live - whole;
+    VectorMask<Float> restMask = SPECIES.indexInRange(0, rest);
+    long end = b.byteSize();
+    for (int p = 0, d = base; p < kc; p++, d += NR, src += stride) {
+      for (int jj = 0; jj < whole; jj += V) {
+        FloatVector.fromMemorySegment(SPECIES, b, src + (long) jj * Float.BYTES, TileStore.ORDER)
             .intoArray(dst, d + jj);
-        jj += V;
-      } else {
-        for (; jj < live; jj++) {
-          dst[d + jj] = b.get(F32, at + (long) jj * Float.BYTES);
+      }
+      int filled = whole;
+      if (rest > 0) {
+        long from = src + (long) whole * Float.BYTES;
+        // A masked load is fast only while the whole vector lies inside the segment (past its
+        // end the Vector API goes lane by lane and C2 deoptimizes); the last rows go by scalar.
+        if (from + VECTOR_BYTES <= end) {
+          FloatVector.fromMemorySegment(SPECIES, b, from, TileStore.ORDER, restMask)
+              .intoArray(dst, d + whole);
+          filled += V;
+        } else {
+          for (int jj = whole; jj < live; jj++) {
+            dst[d + jj] = b.get(F32, src + (long) jj * Float.BYTES);
+          }
+          filled = live;
         }
       }
+      if (filled < NR) {
+        Arrays.fill(dst, d + filled, d + NR, 0f);
+      }
     }
-    Arrays.fill(dst, d + jj, d + NR, 0f);
   }
 
   /** B stored n x k: each column of the sliver is a contiguous row of storage, written at stride NR. */
