@@ -9,6 +9,7 @@ import io.dlsql.executor.train.Evaluator;
 import io.dlsql.executor.train.Predictor;
 import io.dlsql.parser.SqlEvaluateModel;
 import io.dlsql.parser.SqlPredict;
+import io.dlsql.planner.PlanRequest;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,6 +46,7 @@ final class Inference {
           throw new UserException("PREDICT(MODEL " + name + "): the input already has a column '" + added + "'; rename it");
         }
       }
+      new Planning(session).bind(info, PlanRequest.infer(BATCH, session.settings()), network);
       execution.report(new Execution.Progress("predicting", name, 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
       int classes = info.classes();
       float[] probabilities = Predictor.predict(network, data.dataset(), BATCH, true);
@@ -88,6 +90,7 @@ final class Inference {
       if (data.size() == 0) {
         throw new UserException("EVALUATE MODEL " + name + ": the query returned no rows");
       }
+      new Planning(session).bind(info, PlanRequest.infer(BATCH, session.settings()), network);
       execution.report(new Execution.Progress("evaluating", name, 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
       result = Evaluator.evaluate(network, data.dataset(), BATCH);
     }

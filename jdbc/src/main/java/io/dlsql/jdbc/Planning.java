@@ -76,6 +76,11 @@ final class Planning {
     return plan(models.model(model), PlanRequest.infer(batch, session.settings()));
   }
 
+  /** Plans a run of {@code info} and binds the plan's choices to {@code network}. */
+  void bind(ModelInfo info, PlanRequest request, Network network) throws SQLException {
+    PlanBinding.apply(plan(info, request), network);
+  }
+
   private PhysicalPlan plan(ModelInfo info, PlanRequest request) throws SQLException {
     NetworkSpec spec = ModelStatements.spec(info);
     MachineProfile machine = Calibration.loadOrMeasure(session.catalog());
