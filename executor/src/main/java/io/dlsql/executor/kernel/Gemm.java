@@ -68,7 +68,8 @@ public final class Gemm {
    * {@code C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C}. With {@code transA}, A is
    * stored k x m (row-major, leading dimension lda); likewise B is stored n x k with {@code transB}.
    * With {@code beta == 0} C is not read (it may hold garbage); with {@code alpha == 0} or {@code k
-   * == 0} A and B are not read. Segments may be native or heap-backed.
+   * == 0} A and B are not read. Segments may be native or heap-backed; if any of them belongs to a
+   * confined arena the call runs on the calling thread only (the pool's threads may not touch it).
    *
    * @throws IllegalArgumentException if a size is negative, a leading dimension is smaller than
    *     the stored row width, or a matrix does not fit in its segment

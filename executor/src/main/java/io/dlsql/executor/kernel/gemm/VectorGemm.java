@@ -11,7 +11,8 @@ import java.lang.foreign.MemorySegment;
  * problems, otherwise splits C into contiguous row or column ranges, one per thread of {@link
  * Parallel}, and runs {@link BlockedGemm} on each. Every element of C is computed by exactly one
  * thread in a fixed k order, so the result does not depend on the thread count or on timing.
- * Arguments are assumed checked by {@link io.dlsql.executor.kernel.Gemm}.
+ * Segments of a confined arena are computed on the calling thread alone, as are calls made from
+ * inside a parallel region. Arguments are assumed checked by {@link io.dlsql.executor.kernel.Gemm}.
  */
 public final class VectorGemm {
   private VectorGemm() {}
@@ -27,6 +28,11 @@ public final class VectorGemm {
    * float takes about 0.3-0.5 ns, a multiply-add in the kernel about 0.02 ns.
    */
   private static final long PACKED_FLOAT_COST = 16;
+  /**
+   * Any thread but the caller, to ask a segment whether it is confined; never started. (A confined
+   * segment answers false for every thread but its owner.)
+   */
+  private static final Thread OTHER_THREAD = Thread.ofPlatform().unstarted(() -> {});
   /** Name of the threads of {@link Parallel}'s pool; see {@link #onKernelThread()}. */
   private static final String KERNEL_THREAD_NAME = "dlsql-kernel";
 
@@ -61,7 +67,10 @@ public final class VectorGemm {
       return;
     }
     Parallel parallel = Parallel.get();
-    int threads = fmas < PARALLEL_MIN_FMAS || onKernelThread() ? 1 : parallel.threads();
+    int threads =
+        fmas < PARALLEL_MIN_FMAS || onKernelThread() || !shared(a) || !shared(b) || !shared(c)
+            ? 1
+            : parallel.threads();
     if (threads == 1) {
       BlockedGemm.compute(
           transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
@@ -115,6 +124,14 @@ public final class VectorGemm {
    */
   private static boolean onKernelThread() {
     return Thread.currentThread().getName().equals(KERNEL_THREAD_NAME);
+  }
+
+  /**
+   * Whether threads other than the caller may touch {@code segment}: not so for a segment of a
+   * confined arena, which the pool's workers would get a WrongThreadException for.
+   */
+  private static boolean shared(MemorySegment segment) {
+    return segment.isAccessibleBy(OTHER_THREAD);
   }
 
   /** {@code C = beta * C} (beta 0 clears C without reading it), for k = 0 or alpha = 0. */

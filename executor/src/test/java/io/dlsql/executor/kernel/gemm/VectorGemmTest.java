@@ -100,22 +100,41 @@ class VectorGemmTest {
         Arguments.of(true, true));
   }
 
-  @ParameterizedTest(name = "transA={0} transB={1}")
-  @MethodSource("transposes")
-  void oneAndTwoThreadsGiveIdenticalBits(boolean transA, boolean transB) {
+  /** Where a test's operands live: a float[], or native memory of a confined or shared arena. */
+  enum Memory {
+    HEAP,
+    CONFINED,
+    SHARED
+  }
+
+  static Stream<Arguments> transposesAndMemory() {
+    return transposes()
+        .flatMap(t -> Stream.of(Memory.values()).map(mem -> Arguments.of(t.get()[0], t.get()[1], mem)));
+  }
+
+  @ParameterizedTest(name = "transA={0} transB={1} {2}")
+  @MethodSource("transposesAndMemory")
+  void oneAndTwoThreadsGiveIdenticalBits(boolean transA, boolean transB, Memory memory) {
     // Large enough for the threaded path; odd edges so tiles of both threads have ragged edges.
-    for (int[] s : new int[][] {{130, 150, 300}, {64, 196, 200}, {24, 1000, 120}}) {
-      GemmFixture f = new GemmFixture(arena, true, transA, transB, s[0], s[1], s[2], 1.25f, 0.5f, 2, false, 11);
-      assertTrue((long) s[0] * s[1] * s[2] >= VectorGemm.PARALLEL_MIN_FMAS, "shape must go parallel");
-      Parallel.setThreads(1);
-      run(f);
-      float[] one = f.result();
-      f.resetC();
-      Parallel.setThreads(2);
-      run(f);
-      float[] two = f.result();
-      assertArrayEquals(one, two, "1 vs 2 threads");
-      f.assertMatchesFloat64("2 threads");
+    // Confined segments must fall back to the calling thread instead of failing in a worker.
+    try (Arena shared = Arena.ofShared()) {
+      Arena where = memory == Memory.SHARED ? shared : arena;
+      for (int[] s : new int[][] {{130, 150, 300}, {64, 196, 200}, {24, 1000, 120}}) {
+        GemmFixture f =
+            new GemmFixture(
+                where, memory == Memory.HEAP, transA, transB, s[0], s[1], s[2], 1.25f, 0.5f, 2,
+                false, 11);
+        assertTrue((long) s[0] * s[1] * s[2] >= VectorGemm.PARALLEL_MIN_FMAS, "shape must go parallel");
+        Parallel.setThreads(1);
+        run(f);
+        float[] one = f.result();
+        f.resetC();
+        Parallel.setThreads(2);
+        run(f);
+        float[] two = f.result();
+        assertArrayEquals(one, two, "1 vs 2 threads");
+        f.assertMatchesFloat64("2 threads");
+      }
     }
   }
 
