@@ -1,0 +1,197 @@
+package io.dlsql.executor.compress;
+
+import io.dlsql.catalog.UserException;
+import io.dlsql.executor.graph.LayerSpec;
+import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.graph.Node;
+import io.dlsql.executor.graph.Op;
+import io.dlsql.executor.tensor.Tensor;
+import io.dlsql.executor.train.Dataset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A network after int8 post-training static quantization: batchnorms folded into their
+ * convolutions ({@link BatchNormFolding}), every convolution and dense layer with per-output-channel
+ * symmetric int8 weights and a calibrated per-tensor int8 input scale, int32 accumulation and a
+ * per-channel rescale; other operators (activations, pooling, ADD, leftover batchnorms) run in fp32
+ * on the rescaled outputs. {@link #model()} is everything needed to rebuild it without the
+ * calibration data ({@link #open}).
+ */
+public final class QuantizedNetwork implements InferenceModel {
+
+  /** One quantized layer: int8 codes (out, in...) with a scale per output channel, its bias, its input scale. */
+  public record Int8Layer(byte[] codes, float[] weightScales, float[] bias, float inputScale) {
+    /** Bytes stored: codes, scales and bias (fp32), the input scale. */
+    public long bytes() {
+      return codes.length + (long) Float.BYTES * (weightScales.length + (bias == null ? 0 : bias.length) + 1);
+    }
+  }
+
+  /**
+   * The stored form: the folded spec, the int8 layers by node name, and the fp32 state of
+   * everything else (leftover batchnorms) named as a state dict.
+   */
+  public record Int8Model(
+      NetworkSpec foldedSpec, LinkedHashMap<String, Int8Layer> layers, LinkedHashMap<String, float[]> floatWeights) {
+    /** Bytes of the model: int8 layers plus fp32 leftovers at 4 bytes a value. */
+    public long bytes() {
+      long b = 0;
+      for (Int8Layer l : layers.values()) {
+        b += l.bytes();
+      }
+      for (float[] v : floatWeights.values()) {
+        b += (long) Float.BYTES * v.length;
+      }
+      return b;
+    }
+
+    /** Stored values: weights, biases, scales and leftover fp32 state. */
+    public long parameterCount() {
+      long n = 0;
+      for (Int8Layer l : layers.values()) {
+        n += l.codes().length + (l.bias() == null ? 0 : l.bias().length);
+      }
+      for (float[] v : floatWeights.values()) {
+        n += v.length;
+      }
+      return n;
+    }
+
+    /** The fp32 state dict of the folded spec the int8 codes stand for (codes times scales). */
+    public LinkedHashMap<String, float[]> dequantizedWeights() {
+      LinkedHashMap<String, float[]> out = new LinkedHashMap<>(floatWeights);
+      layers.forEach((name, l) -> {
+        int rows = l.weightScales().length;
+        out.put(name + ".weight",
+            new Int8Quantizer.ChannelQuantized(l.codes(), l.weightScales(), rows, l.codes().length / rows).dequantize());
+        if (l.bias() != null) {
+          out.put(name + ".bias", l.bias().clone());
+        }
+      });
+      return out;
+    }
+  }
+
+  private final NetworkSpec spec;
+  private final Int8Model model;
+  private final GraphExecutor executor;
+  private final List<Int8Conv2d> convs = new ArrayList<>();
+  private final List<Int8Dense> denses = new ArrayList<>();
+
+  private QuantizedNetwork(NetworkSpec spec, Int8Model model) {
+    this.spec = spec;
+    this.model = model;
+    this.executor = new GraphExecutor(model.foldedSpec(), model.floatWeights(), this::kernel);
+  }
+
+  /**
+   * Folds batchnorms, calibrates activation ranges on all of {@code calibration} with the fp32
+   * folded model, and quantizes. {@code weights} is the fp32 state dict of {@code spec}.
+   *
+   * @throws UserException when the calibration data is empty or has another image shape
+   */
+  public static QuantizedNetwork quantize(
+      NetworkSpec spec, Map<String, float[]> weights, Dataset calibration, Calibration.Options options) {
+    BatchNormFolding.Folded folded = BatchNormFolding.fold(spec, weights);
+    NetworkSpec f = folded.spec();
+    List<Node> nodes = f.nodes();
+    boolean[] observed = new boolean[nodes.size() + 1];
+    for (Node n : nodes) {
+      if (quantizable(n)) {
+        observed[f.indexOf(n.inputs().get(0)) + 1] = true;
+      }
+    }
+    double[] ranges;
+    try (GraphExecutor fp32 = new GraphExecutor(f, folded.weights(), null)) {
+      ranges = Calibration.ranges(fp32, calibration, observed, options);
+    }
+    LinkedHashMap<String, Int8Layer> layers = new LinkedHashMap<>();
+    LinkedHashMap<String, float[]> rest = new LinkedHashMap<>(folded.weights());
+    LinkedHashMap<String, int[]> shapes = f.shapes();
+    for (Node n : nodes) {
+      if (!quantizable(n)) {
+        continue;
+      }
+      float[] w = BatchNormFolding.require(rest, n.name() + ".weight");
+      int rows = shapes.get(n.name())[0];
+      Int8Quantizer.ChannelQuantized q = Int8Quantizer.perChannel(w, rows);
+      float inputScale = Int8Quantizer.scaleFor(ranges[f.indexOf(n.inputs().get(0)) + 1]);
+      layers.put(n.name(), new Int8Layer(q.codes(), q.scales(), rest.get(n.name() + ".bias"), inputScale));
+      rest.remove(n.name() + ".weight");
+      rest.remove(n.name() + ".bias");
+    }
+    return new QuantizedNetwork(spec, new Int8Model(f, layers, rest));
+  }
+
+  /** Rebuilds a quantized network from its stored form; {@code spec} is the original (unfolded) spec. */
+  public static QuantizedNetwork open(NetworkSpec spec, Int8Model model) {
+    if (!java.util.Arrays.equals(spec.inputShape(), model.foldedSpec().inputShape())
+        || spec.classes() != model.foldedSpec().classes()) {
+      throw new UserException("the stored int8 model does not match the model's input shape and classes");
+    }
+    return new QuantizedNetwork(spec, model);
+  }
+
+  private static boolean quantizable(Node n) {
+    return n.op() == Op.CONV2D || n.op() == Op.DENSE;
+  }
+
+  private GraphExecutor.NodeKernel kernel(int index, Node node, LayerSpec ls, int[][] in, int[] out) {
+    Int8Layer l = model.layers().get(node.name());
+    if (l == null) {
+      return null;
+    }
+    int rows = l.weightScales().length;
+    Int8Quantizer.ChannelQuantized q =
+        new Int8Quantizer.ChannelQuantized(l.codes(), l.weightScales(), rows, l.codes().length / rows);
+    if (ls instanceof LayerSpec.Conv2d c) {
+      Int8Conv2d k = new Int8Conv2d(c.geometry(in[0], LayerSpec.where(index + 1, node.op())), q, l.bias(),
+          l.inputScale());
+      convs.add(k);
+      return k;
+    }
+    Int8Dense k = new Int8Dense(Math.toIntExact(GraphExecutor.numel(in[0])), q, l.bias(), l.inputScale());
+    denses.add(k);
+    return k;
+  }
+
+  @Override
+  public NetworkSpec spec() {
+    return spec;
+  }
+
+  /** The stored form (folded spec, int8 layers, fp32 leftovers). */
+  public Int8Model model() {
+    return model;
+  }
+
+  /** The int8 layers by node name, in node order. */
+  public Map<String, Int8Layer> layers() {
+    return Collections.unmodifiableMap(model.layers());
+  }
+
+  /** Uses {@code variant} for every int8 GEMM (tests compare variants; benchmarks time them). */
+  public void setGemmVariant(Int8Gemm.Variant variant) {
+    convs.forEach(c -> c.setVariant(variant));
+    denses.forEach(d -> d.setVariant(variant));
+  }
+
+  @Override
+  public Tensor forward(Tensor x) {
+    return executor.forward(x, null);
+  }
+
+  /** Bytes of the stored model. */
+  public long bytes() {
+    return model.bytes();
+  }
+
+  @Override
+  public void close() {
+    executor.close();
+  }
+}
