@@ -13,6 +13,7 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
+import org.jline.utils.InfoCmp;
 
 /**
  * The interactive shell on a real terminal: multi-line statements, persistent history with
@@ -24,6 +25,8 @@ final class InteractiveShell {
   static final String CONTINUATION_PROMPT = "   ...> ";
   /** Terminals that report no width get a progress line this wide. */
   private static final int DEFAULT_WIDTH = 80;
+  /** Room for the {@code ^C} a terminal without clr_eol echoes after the progress line. */
+  private static final int ECHO_ALLOWANCE = 2;
 
   private final Connection connection;
   private final ConnectionFactory connections;
@@ -83,12 +86,13 @@ final class InteractiveShell {
         terminal.handle(Terminal.Signal.INT, signal -> session.cancelRunning());
         out.println(banner());
         out.flush();
-        return loop(reader, session, out);
+        return loop(reader, session, terminal);
       }
     }
   }
 
-  private int loop(LineReader reader, ShellSession session, PrintWriter out) {
+  private int loop(LineReader reader, ShellSession session, Terminal terminal) {
+    PrintWriter out = terminal.writer();
     while (true) {
       String buffer;
       try {
@@ -113,6 +117,9 @@ final class InteractiveShell {
         if (outcome instanceof ShellSession.Outcome.Failed failed) {
           out.println("Error: " + failed.message());
         } else if (outcome instanceof ShellSession.Outcome.Cancelled) {
+          // The terminal echoed ^C where the cursor was; start the message on a clean line.
+          out.print('\r');
+          terminal.puts(InfoCmp.Capability.clr_eol);
           out.println("cancelled");
         }
         out.flush();
@@ -135,7 +142,10 @@ final class InteractiveShell {
     return "dlsql shell, connected to " + url + server + "\nStatements end with ';'. \\help for help, \\q to quit.";
   }
 
-  /** Draws the progress line by rewriting the current terminal line. */
+  /**
+   * Draws the progress line by rewriting the current terminal line. Clearing erases to the end
+   * of the line, which also removes the {@code ^C} the terminal echoes after the line.
+   */
   private static final class TerminalDisplay implements ProgressMonitor.Display {
     private final Terminal terminal;
     private int shownLength;
@@ -149,7 +159,7 @@ final class InteractiveShell {
       PrintWriter writer = terminal.writer();
       writer.print('\r');
       writer.print(line);
-      writer.print(" ".repeat(Math.max(0, shownLength - line.length())));
+      eraseRest(line.length());
       writer.flush();
       shownLength = line.length();
     }
@@ -158,10 +168,17 @@ final class InteractiveShell {
     public void clear() {
       PrintWriter writer = terminal.writer();
       writer.print('\r');
-      writer.print(" ".repeat(shownLength));
+      eraseRest(0);
       writer.print('\r');
       writer.flush();
       shownLength = 0;
+    }
+
+    /** Erases what an earlier, longer line left after column {@code column}. */
+    private void eraseRest(int column) {
+      if (!terminal.puts(InfoCmp.Capability.clr_eol)) {
+        terminal.writer().print(" ".repeat(Math.max(0, shownLength + ECHO_ALLOWANCE - column)));
+      }
     }
 
     @Override

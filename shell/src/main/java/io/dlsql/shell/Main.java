@@ -1,6 +1,7 @@
 package io.dlsql.shell;
 
 import io.dlsql.catalog.UserException;
+import io.dlsql.jdbc.server.DlsqlServer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,7 +11,6 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
-import java.lang.reflect.InvocationTargetException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -32,18 +32,14 @@ public final class Main {
   public static final int EXIT_USAGE = 2;
 
   static final String SERVER_COMMAND = "server";
-  static final String SERVER_CLASS = "io.dlsql.jdbc.server.DlsqlServer";
   private static final String STDIN_NAME = "standard input";
 
   private Main() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals(SERVER_COMMAND)) {
-      int code = runServer(Arrays.copyOfRange(args, 1, args.length), System.err);
-      if (code != EXIT_OK) {
-        System.exit(code);
-      }
-      // The server keeps running on its own threads.
+      // Blocks while the server runs; it stops on a signal (its shutdown hook closes it).
+      DlsqlServer.main(Arrays.copyOfRange(args, 1, args.length));
       return;
     }
     System.exit(run(args, System.in, System.out, System.err, stdinIsTerminal()));
@@ -113,25 +109,6 @@ public final class Main {
       return batch.run(new BufferedReader(new StringReader(arguments.command())), null);
     }
     return batch.run(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)), STDIN_NAME);
-  }
-
-  /**
-   * Starts the JDBC server. It lives in the jdbc module, which is looked up by name so that
-   * the shell builds whether or not the server is there yet.
-   */
-  static int runServer(String[] args, PrintStream err) {
-    try {
-      Class.forName(SERVER_CLASS).getMethod("main", String[].class).invoke(null, (Object) args);
-      return EXIT_OK;
-    } catch (ClassNotFoundException | NoSuchMethodException e) {
-      err.println("dlsql: this build has no server (" + SERVER_CLASS + " is missing)");
-      return EXIT_USAGE;
-    } catch (InvocationTargetException e) {
-      err.println("dlsql server: " + ErrorMessages.of(e.getCause()));
-      return EXIT_FAILED;
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException(SERVER_CLASS + ".main is not public", e);
-    }
   }
 
   /** Interactive only when both standard input and output are a terminal. */

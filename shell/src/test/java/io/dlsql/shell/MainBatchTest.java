@@ -151,21 +151,4 @@ class MainBatchTest {
     assertEquals("u", remote.connectionProperties().getProperty("user"));
     assertEquals("p", remote.connectionProperties().getProperty("password"));
   }
-
-  @Test
-  void serverWithoutTheServerClassSaysSo() {
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.runServer(new String[0], new PrintStream(err, true, StandardCharsets.UTF_8));
-    boolean serverPresent;
-    try {
-      Class.forName(Main.SERVER_CLASS);
-      serverPresent = true;
-    } catch (ClassNotFoundException e) {
-      serverPresent = false;
-    }
-    if (!serverPresent) {
-      assertEquals(Main.EXIT_USAGE, code);
-      assertTrue(err.toString(StandardCharsets.UTF_8).contains(Main.SERVER_CLASS));
-    }
-  }
 }
