@@ -15,6 +15,8 @@ final class ProgressBar {
   private static final char DONE = '#';
   private static final char TODO = '.';
   private static final String SEPARATOR = "  ";
+  /** The bar's two brackets and the space before its {@code batch/batches} count. */
+  private static final int BAR_DECORATION = 3;
   private static final int SECONDS_PER_MINUTE = 60;
   private static final int SECONDS_PER_HOUR = 3600;
 
@@ -43,7 +45,7 @@ final class ProgressBar {
     String bar = "";
     if (row.batch() != ProgressRow.UNKNOWN && row.batches() > 0) {
       String count = row.batch() + "/" + row.batches();
-      int fixed = headText.length() + tailText.length() + count.length() + 2 * SEPARATOR.length() + 3;
+      int fixed = headText.length() + tailText.length() + count.length() + 2 * SEPARATOR.length() + BAR_DECORATION;
       int barWidth = Math.min(MAX_BAR_WIDTH, width - 1 - fixed);
       bar = barWidth >= MIN_BAR_WIDTH ? bar(row.batch(), row.batches(), barWidth) + " " + count : count;
     }
