@@ -36,6 +36,8 @@ record SchemaNames(
   private static final Set<String> SYSTEM_SCHEMAS =
       Set.of("information_schema", "metadata", "pg_catalog");
   private static final String ANY_NAME = "%";
+  /** dlsql lists models in its metadata too; completion takes them from SHOW MODELS instead. */
+  private static final String MODEL_TABLE_TYPE = "MODEL";
 
   SchemaNames {
     tables = List.copyOf(tables);
@@ -68,7 +70,7 @@ record SchemaNames(
       try (ResultSet rs = meta.getTables(null, null, ANY_NAME, null)) {
         while (rs.next()) {
           String schema = rs.getString("TABLE_SCHEM");
-          if (!isSystemSchema(schema)) {
+          if (!isSystemSchema(schema) && !MODEL_TABLE_TYPE.equalsIgnoreCase(rs.getString("TABLE_TYPE"))) {
             tables.add(new TableName(schema, rs.getString("TABLE_NAME")));
           }
         }

@@ -60,11 +60,11 @@ final class ShellSession {
         EXPLAIN [ANALYZE] statement      ANALYZE MODEL name
         SHOW MODELS      DESCRIBE MODEL name      DROP MODEL [IF EXISTS] name
       Shell commands:
-        \\d              list tables
-        \\d name         describe a table (or a model)
-        \\timing [on|off] show or hide the elapsed time after each statement
-        \\help           this text
-        \\q, quit, exit  leave the shell (Ctrl-D too)
+        \\d                list tables (and models)
+        \\d name           describe a table or a model
+        \\timing [on|off]  show or hide the elapsed time after each statement
+        \\help             this text
+        \\q, quit, exit    leave the shell (Ctrl-D too)
       Keys: Tab completes keywords and names, Ctrl-R searches history,
             Ctrl-C cancels the running statement or clears the line.""";
 
