@@ -42,7 +42,7 @@ public final class SgemmCpuTime {
     System.out.printf("%-22s %8s %12s %10s%n", "shape (m x k x n)", "threads", "us/call", "GFLOP/s");
     for (String text : shapes) {
       GemmShape s = GemmShape.parse(text);
-      try (Arena arena = Arena.ofConfined()) {
+      try (Arena arena = Arena.ofShared()) {
         SplittableRandom random = new SplittableRandom(42);
         MemorySegment a = random(arena, (long) s.m() * s.k(), random);
         MemorySegment b = random(arena, (long) s.k() * s.n(), random);
