@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dlsql.catalog.UserException;
@@ -12,6 +13,7 @@ import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.ReferenceGemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -134,6 +136,29 @@ class VectorGemmTest {
         float[] two = f.result();
         assertArrayEquals(one, two, "1 vs 2 threads");
         f.assertMatchesFloat64("2 threads");
+      }
+    }
+  }
+
+  @Test
+  void callsFromInsideAParallelRegionComplete() {
+    // Layers split a batch with Parallel.forRange and call sgemm per chunk: the worker's call must
+    // not queue work behind itself (that would deadlock a one-worker pool).
+    Parallel.setThreads(2);
+    try (Arena shared = Arena.ofShared()) {
+      GemmFixture[] perChunk = new GemmFixture[2];
+      for (int i = 0; i < perChunk.length; i++) {
+        perChunk[i] = new GemmFixture(shared, false, false, true, 96, 160, 200, 1f, 0f, 0, false, 20 + i);
+      }
+      assertTimeoutPreemptively(
+          Duration.ofSeconds(60),
+          () -> Parallel.get().forRange(perChunk.length, 1, (chunk, from, to) -> {
+            for (int i = from; i < to; i++) {
+              run(perChunk[i]);
+            }
+          }));
+      for (GemmFixture f : perChunk) {
+        f.assertMatchesFloat64("nested");
       }
     }
   }
