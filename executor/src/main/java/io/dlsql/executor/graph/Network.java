@@ -20,12 +20,15 @@ import io.dlsql.executor.layer.Pool2d;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * An executable network: one {@link Layer} per node of a {@link NetworkSpec}, the activation and
@@ -63,6 +66,8 @@ public final class Network implements AutoCloseable {
   private final long[] forwardNanos;
   private final long[] backwardNanos;
   private boolean stepSeedSet;
+  /** The clock {@link #layerTimes()} reads: wall time by default. */
+  private LongSupplier clock = System::nanoTime;
 
   private Network(NetworkSpec spec, long seed, InitScheme init) {
     this.spec = spec;
@@ -258,9 +263,9 @@ public final class Network implements AutoCloseable {
       if (layers[i] instanceof Dropout d) {
         d.setSeed(Rng.mix(seedNow, i));
       }
-      long started = System.nanoTime();
+      long started = clock.getAsLong();
       layers[i].forward(inputsOf(i), outputViews[i], training);
-      forwardNanos[i] += System.nanoTime() - started;
+      forwardNanos[i] += clock.getAsLong() - started;
     }
     return logitsView;
   }
@@ -300,7 +305,7 @@ public final class Network implements AutoCloseable {
           gradIn[k] = viaScratch[i][k] ? scratchViews[i][k] : gradViews[j];
         }
       }
-      long started = System.nanoTime();
+      long started = clock.getAsLong();
       layers[i].backward(inputsOf(i), outputViews[i], gradViews[i], gradIn);
       for (int k = 0; k < gradIn.length; k++) {
         int j = sources[i][k];
@@ -311,7 +316,7 @@ public final class Network implements AutoCloseable {
           ready[j] = true;
         }
       }
-      backwardNanos[i] += System.nanoTime() - started;
+      backwardNanos[i] += clock.getAsLong() - started;
     }
   }
 
@@ -325,6 +330,16 @@ public final class Network implements AutoCloseable {
       out.add(new LayerTime(layers[i].name(), spec.nodes().get(i).op(), forwardNanos[i], backwardNanos[i]));
     }
     return out;
+  }
+
+  /**
+   * Makes {@link #layerTimes()} count CPU time of the calling thread instead of wall time: with one
+   * kernel thread that is the layer's own work, undisturbed by other processes on a loaded machine
+   * (benchmarks use it; EXPLAIN ANALYZE keeps wall time).
+   */
+  public void useThreadCpuClock(boolean cpu) {
+    ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+    clock = cpu ? bean::getCurrentThreadCpuTime : System::nanoTime;
   }
 
   public void resetLayerTimes() {

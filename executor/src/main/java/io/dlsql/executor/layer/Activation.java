@@ -3,6 +3,7 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.graph.Op;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -31,18 +32,8 @@ public final class Activation extends Layer {
     MemorySegment y = output.segment();
     Elementwise.forEach(output.numel(), (from, to) -> {
       switch (kind) {
-        case RELU -> {
-          for (long i = from; i < to; i++) {
-            float v = x.getAtIndex(F32, i);
-            y.setAtIndex(F32, i, v > 0f ? v : 0f);
-          }
-        }
-        case LEAKY_RELU -> {
-          for (long i = from; i < to; i++) {
-            float v = x.getAtIndex(F32, i);
-            y.setAtIndex(F32, i, v > 0f ? v : slope * v);
-          }
-        }
+        case RELU -> ElementwiseKernels.relu(x, y, from, to);
+        case LEAKY_RELU -> ElementwiseKernels.leakyRelu(x, y, slope, from, to);
         case SIGMOID -> {
           for (long i = from; i < to; i++) {
             y.setAtIndex(F32, i, (float) (1.0 / (1.0 + Math.exp(-x.getAtIndex(F32, i)))));
@@ -71,17 +62,8 @@ public final class Activation extends Layer {
     MemorySegment dx = gradInputs[0].segment();
     Elementwise.forEach(output.numel(), (from, to) -> {
       switch (kind) {
-        case RELU -> {
-          for (long i = from; i < to; i++) {
-            dx.setAtIndex(F32, i, x.getAtIndex(F32, i) > 0f ? dy.getAtIndex(F32, i) : 0f);
-          }
-        }
-        case LEAKY_RELU -> {
-          for (long i = from; i < to; i++) {
-            float g = dy.getAtIndex(F32, i);
-            dx.setAtIndex(F32, i, x.getAtIndex(F32, i) > 0f ? g : slope * g);
-          }
-        }
+        case RELU -> ElementwiseKernels.reluBackward(x, dy, dx, from, to);
+        case LEAKY_RELU -> ElementwiseKernels.leakyReluBackward(x, dy, dx, slope, from, to);
         case SIGMOID -> {
           for (long i = from; i < to; i++) {
             float s = y.getAtIndex(F32, i);

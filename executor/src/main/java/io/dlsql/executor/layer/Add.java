@@ -1,12 +1,18 @@
 package io.dlsql.executor.layer;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
-/** Elementwise sum of two or more inputs of one shape (residual connections). */
+/**
+ * Elementwise sum of two or more inputs of one shape (residual connections), optionally with an
+ * activation fused into the same pass.
+ */
 public final class Add extends Layer {
+  private FusedActivation activation = FusedActivation.IDENTITY;
+
   public Add(String name, int[] shape) {
     super(name, shape);
   }
@@ -16,26 +22,46 @@ public final class Add extends Layer {
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     MemorySegment y = output.segment();
     Elementwise.forEach(output.numel(), (from, to) -> {
-      MemorySegment x0 = inputs[0].segment();
-      for (long i = from; i < to; i++) {
-        y.setAtIndex(F32, i, x0.getAtIndex(F32, i));
-      }
-      for (int k = 1; k < inputs.length; k++) {
-        MemorySegment xk = inputs[k].segment();
-        for (long i = from; i < to; i++) {
-          y.setAtIndex(F32, i, y.getAtIndex(F32, i) + xk.getAtIndex(F32, i));
-        }
+      ElementwiseKernels.add(inputs[0].segment(), inputs[1].segment(), y,
+          inputs.length == 2 ? activation : FusedActivation.IDENTITY, from, to);
+      for (int k = 2; k < inputs.length; k++) {
+        ElementwiseKernels.add(y, inputs[k].segment(), y,
+            k == inputs.length - 1 ? activation : FusedActivation.IDENTITY, from, to);
       }
     });
   }
 
-  // dx_k = dy for every input
+  // dx_k = act'(y) * dy for every input
   @Override
   public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
+    Tensor first = null;
     for (Tensor dx : gradInputs) {
-      if (dx != null) {
+      if (dx == null) {
+        continue;
+      }
+      if (first != null) {
+        dx.copyFrom(first);
+        continue;
+      }
+      first = dx;
+      if (activation == FusedActivation.IDENTITY) {
         dx.copyFrom(gradOutput);
+      } else {
+        MemorySegment y = output.segment();
+        MemorySegment dy = gradOutput.segment();
+        MemorySegment d = dx.segment();
+        Elementwise.forEach(output.numel(), (from, to) -> ElementwiseKernels.reluBackward(y, dy, d, from, to));
       }
     }
+  }
+
+  /** The activation applied to the sum (a residual block's closing ReLU), identity by default. */
+  public FusedActivation fusedActivation() {
+    return activation;
+  }
+
+  /** Fuses {@code act} into the sum: the layer then computes {@code act(x_0 + x_1 + ...)}. */
+  public void setFusedActivation(FusedActivation act) {
+    this.activation = Objects.requireNonNull(act, "activation");
   }
 }

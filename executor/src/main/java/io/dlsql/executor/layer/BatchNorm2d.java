@@ -1,13 +1,14 @@
 package io.dlsql.executor.layer;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Batch normalisation per channel over (N, C, H, W), or per feature over (N, F). Training uses
@@ -32,6 +33,9 @@ public final class BatchNorm2d extends Layer {
   private final double[] usedMean;
   private final double[] usedInvStd;
   private boolean lastTraining;
+  private FusedActivation activation = FusedActivation.IDENTITY;
+  /** dy masked by the fused activation when there is no input gradient buffer to hold it. */
+  private Tensor maskedGrad;
 
   public BatchNorm2d(String name, int[] shape, double eps, double momentum) {
     super(name, shape);
@@ -73,7 +77,36 @@ public final class BatchNorm2d extends Layer {
     runningVar.fill(1f);
   }
 
-  // x: (N, C, H, W) -> y = gamma * (x - mean_c) / sqrt(var_c + eps) + beta
+  /** The activation applied after the affine step (a fused ReLU), identity by default. */
+  public FusedActivation fusedActivation() {
+    return activation;
+  }
+
+  /** Fuses {@code act} into the output: the layer then computes {@code act(batchnorm(x))}. */
+  public void setFusedActivation(FusedActivation act) {
+    this.activation = Objects.requireNonNull(act, "activation");
+  }
+
+  /** Per channel, the scale {@code gamma / sqrt(var + eps)} evaluation applies (for folding into a convolution). */
+  public float[] inferenceScale() {
+    float[] out = new float[channels];
+    for (int c = 0; c < channels; c++) {
+      out[c] = (float) (gamma.getFlat(c) / Math.sqrt(runningVar.getFlat(c) + eps));
+    }
+    return out;
+  }
+
+  /** Per channel, the shift {@code beta - mean * scale} evaluation applies (for folding into a convolution). */
+  public float[] inferenceShift() {
+    float[] out = new float[channels];
+    for (int c = 0; c < channels; c++) {
+      double scale = gamma.getFlat(c) / Math.sqrt(runningVar.getFlat(c) + eps);
+      out[c] = (float) (beta.getFlat(c) - runningMean.getFlat(c) * scale);
+    }
+    return out;
+  }
+
+  // x: (N, C, H, W) -> y = act(gamma * (x - mean_c) / sqrt(var_c + eps) + beta)
   @Override
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     MemorySegment x = inputs[0].segment();
@@ -89,19 +122,13 @@ public final class BatchNorm2d extends Layer {
         if (training) {
           double sum = 0;
           for (int s = 0; s < n; s++) {
-            long base = s * sampleStride + (long) c * pixels;
-            for (int i = 0; i < pixels; i++) {
-              sum += x.getAtIndex(F32, base + i);
-            }
+            sum += ElementwiseKernels.sum(x, s * sampleStride + (long) c * pixels, pixels);
           }
           mean = sum / count;
           double sq = 0;
           for (int s = 0; s < n; s++) {
-            long base = s * sampleStride + (long) c * pixels;
-            for (int i = 0; i < pixels; i++) {
-              double d = x.getAtIndex(F32, base + i) - mean;
-              sq += d * d;
-            }
+            sq += ElementwiseKernels.sumSquaredDeviation(x, s * sampleStride + (long) c * pixels, pixels,
+                (float) mean);
           }
           double var = sq / count;
           invStd = 1.0 / Math.sqrt(var + eps);
@@ -118,9 +145,7 @@ public final class BatchNorm2d extends Layer {
         float shift = (float) (beta.getFlat(c) - mean * gamma.getFlat(c) * invStd);
         for (int s = 0; s < n; s++) {
           long base = s * sampleStride + (long) c * pixels;
-          for (int i = 0; i < pixels; i++) {
-            y.setAtIndex(F32, base + i, x.getAtIndex(F32, base + i) * scale + shift);
-          }
+          ElementwiseKernels.scaleShift(x, base, y, base, pixels, scale, shift, activation);
         }
       }
     });
@@ -128,49 +153,68 @@ public final class BatchNorm2d extends Layer {
 
   // With xhat = (x - mean) * invStd and M = N*H*W: dbeta = sum dy, dgamma = sum dy * xhat,
   // training: dx = gamma * invStd / M * (M * dy - dbeta - xhat * dgamma); eval: dx = gamma * invStd * dy.
+  // A fused activation first turns dy into dy * act'(y).
   @Override
   public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
     MemorySegment x = inputs[0].segment();
-    MemorySegment dy = gradOutput.segment();
     MemorySegment dx = gradInputs[0] == null ? null : gradInputs[0].segment();
     int n = inputs[0].dim(0);
     long count = (long) n * pixels;
     long sampleStride = (long) channels * pixels;
+    MemorySegment dy = gradOutput.segment();
+    if (activation != FusedActivation.IDENTITY) {
+      MemorySegment masked = dx != null ? dx : scratch(gradOutput.numel());
+      MemorySegment ys = output.segment();
+      MemorySegment g = gradOutput.segment();
+      Elementwise.forEach(gradOutput.numel(), (from, to) -> ElementwiseKernels.reluBackward(ys, g, masked, from, to));
+      dy = masked;
+    }
+    MemorySegment grad = dy;
     Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
       for (int c = from; c < to; c++) {
-        double mean = usedMean[c];
+        float mean = (float) usedMean[c];
         double invStd = usedInvStd[c];
         double sumDy = 0;
-        double sumDyXhat = 0;
+        double sumDyXmu = 0;
         for (int s = 0; s < n; s++) {
           long base = s * sampleStride + (long) c * pixels;
-          for (int i = 0; i < pixels; i++) {
-            double g = dy.getAtIndex(F32, base + i);
-            sumDy += g;
-            sumDyXhat += g * (x.getAtIndex(F32, base + i) - mean) * invStd;
-          }
+          sumDy += ElementwiseKernels.sum(grad, base, pixels);
+          sumDyXmu += ElementwiseKernels.dotDeviation(grad, x, base, pixels, mean);
         }
+        double sumDyXhat = sumDyXmu * invStd;
         betaGrad.setFlat(c, (float) sumDy);
         gammaGrad.setFlat(c, (float) sumDyXhat);
         if (dx == null) {
           continue;
         }
         double g = gamma.getFlat(c);
+        // dx = a * dy + b * (x - mean) + c0
+        float a = (float) (g * invStd);
+        float b = lastTraining ? (float) (-g * invStd * invStd * sumDyXhat / count) : 0f;
+        float c0 = lastTraining ? (float) (-g * invStd * sumDy / count) : 0f;
         for (int s = 0; s < n; s++) {
           long base = s * sampleStride + (long) c * pixels;
-          for (int i = 0; i < pixels; i++) {
-            double d = dy.getAtIndex(F32, base + i);
-            double v;
-            if (lastTraining) {
-              double xhat = (x.getAtIndex(F32, base + i) - mean) * invStd;
-              v = g * invStd * (d - sumDy / count - xhat * sumDyXhat / count);
-            } else {
-              v = g * invStd * d;
-            }
-            dx.setAtIndex(F32, base + i, (float) v);
-          }
+          ElementwiseKernels.affineOfTwo(grad, x, dx, base, pixels, a, b, mean, c0);
         }
       }
     });
+  }
+
+  private MemorySegment scratch(long floats) {
+    if (maskedGrad == null || maskedGrad.numel() < floats) {
+      if (maskedGrad != null) {
+        maskedGrad.close();
+      }
+      maskedGrad = Tensor.zeros(Math.toIntExact(floats));
+    }
+    return maskedGrad.segment();
+  }
+
+  @Override
+  public void close() {
+    super.close();
+    if (maskedGrad != null) {
+      maskedGrad.close();
+    }
   }
 }

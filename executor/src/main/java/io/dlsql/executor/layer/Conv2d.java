@@ -1,17 +1,20 @@
 package io.dlsql.executor.layer;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.DepthwiseConv2d;
 import io.dlsql.executor.kernel.conv.DirectConv2d;
 import io.dlsql.executor.kernel.conv.Im2colConv2d;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
+import io.dlsql.executor.kernel.winograd.WinogradConv2d;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * 2-D convolution (grouped and depthwise included). The default algorithm is im2col + GEMM
@@ -28,12 +31,26 @@ public final class Conv2d extends Layer {
     /** im2col + GEMM per image, images in parallel. */
     IM2COL,
     /** Direct per-channel loops for depthwise convolutions (groups == input channels), images in parallel. */
-    DEPTHWISE
+    DEPTHWISE,
+    /** Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: 36 GEMMs over transformed tiles. */
+    WINOGRAD
+  }
+
+  /**
+   * How much larger than float32 direct summation the rounding error of {@code algorithm} may be
+   * (1 for algorithms that sum the same products in another order); tests scale tolerances by it.
+   */
+  public static double accuracyFactor(Algorithm algorithm) {
+    return algorithm == Algorithm.WINOGRAD ? WinogradConv2d.ACCURACY_FACTOR : 1;
   }
 
   /** Whether {@code algorithm} can compute {@code geometry}. */
   public static boolean supports(Algorithm algorithm, ConvGeometry geometry) {
-    return algorithm != Algorithm.DEPTHWISE || DepthwiseConv2d.supports(geometry);
+    return switch (algorithm) {
+      case DIRECT, IM2COL -> true;
+      case DEPTHWISE -> DepthwiseConv2d.supports(geometry);
+      case WINOGRAD -> WinogradConv2d.supports(geometry);
+    };
   }
 
   /** Images per chunk at least, so a chunk's work outweighs handing it to a thread. */
@@ -45,6 +62,12 @@ public final class Conv2d extends Layer {
   private final Tensor bias;
   private final Tensor biasGrad;
   private Algorithm algorithm;
+  /** The activation applied in the output loop (fused ReLU), identity by default. */
+  private FusedActivation activation = FusedActivation.IDENTITY;
+  /** dy masked by the fused activation, for algorithms whose backward cannot mask on the fly. */
+  private Tensor maskedGrad;
+  /** Winograd's transformed weights U (36 x OC x C), when that algorithm runs. */
+  private Tensor winogradWeights;
 
   /** Per chunk: im2col buffer, partial weight and bias gradients (chunk 0 writes the final ones). */
   private Tensor[] cols = new Tensor[0];
@@ -78,6 +101,19 @@ public final class Conv2d extends Layer {
     this.algorithm = algorithm;
   }
 
+  /** The activation fused into this convolution's output. */
+  public FusedActivation fusedActivation() {
+    return activation;
+  }
+
+  /**
+   * Fuses {@code act} into the output: the layer then computes {@code act(conv(x) + b)} and its
+   * backward takes the gradient by that activated output.
+   */
+  public void setFusedActivation(FusedActivation act) {
+    this.activation = Objects.requireNonNull(act, "activation");
+  }
+
   public Tensor weight() {
     return weight;
   }
@@ -104,19 +140,28 @@ public final class Conv2d extends Layer {
         geometry.outChannelsPerGroup() * receptive, scheme, rng);
   }
 
+  /** Floats of per-thread workspace the current algorithm needs (at least one). */
+  private long workspaceFloats() {
+    return Math.max(1, switch (algorithm) {
+      case IM2COL -> Im2colConv2d.workspaceSize(geometry);
+      case WINOGRAD -> WinogradConv2d.workspaceSize(geometry) + WinogradConv2d.weightGradientWorkspaceSize(geometry);
+      case DIRECT, DEPTHWISE -> 1;
+    });
+  }
+
   /**
    * Makes sure every chunk has its workspaces, sized for the current algorithm; allocates only
    * when the chunk count or the algorithm's needs grow, never in steady state.
    */
   private void ensureWorkspaces(int chunks) {
-    long colSize = Math.max(1, algorithm == Algorithm.IM2COL ? Im2colConv2d.workspaceSize(geometry) : 1);
+    long colSize = workspaceFloats();
     if (cols.length >= chunks && (cols.length == 0 || cols[0].numel() >= colSize)) {
       return;
     }
     int count = Math.max(chunks, cols.length);
     Tensor[] newCols = new Tensor[count];
-    Tensor[] newWeight = java.util.Arrays.copyOf(partialWeightGrads, count);
-    Tensor[] newBias = java.util.Arrays.copyOf(partialBiasGrads, count);
+    Tensor[] newWeight = Arrays.copyOf(partialWeightGrads, count);
+    Tensor[] newBias = Arrays.copyOf(partialBiasGrads, count);
     for (int c = 0; c < count; c++) {
       if (c < cols.length && cols[c].numel() >= colSize) {
         newCols[c] = cols[c];
@@ -136,68 +181,106 @@ public final class Conv2d extends Layer {
     partialBiasGrads = newBias;
   }
 
-  // x: (N, C, H, W) -> y: (N, OC, OH, OW)
+  // x: (N, C, H, W) -> y: (N, OC, OH, OW) = act(conv(x, W) + b)
   @Override
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     Tensor x = inputs[0];
     int n = x.dim(0);
     MemorySegment b = bias == null ? null : bias.segment();
+    MemorySegment y = output.segment();
     if (algorithm == Algorithm.DIRECT) {
-      DirectConv2d.forward(geometry, n, x.segment(), weight.segment(), b, output.segment());
+      DirectConv2d.forward(geometry, n, x.segment(), weight.segment(), b, y);
+      applyActivation(y, output.numel());
       return;
     }
     Parallel pool = Parallel.get();
     ensureWorkspaces(pool.chunks(n, MIN_IMAGES_PER_CHUNK));
     long inSize = geometry.inputSize();
     long outSize = geometry.outputSize();
-    boolean depthwise = algorithm == Algorithm.DEPTHWISE;
+    MemorySegment xs = x.segment();
+    MemorySegment ws = weight.segment();
+    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights() : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
-      MemorySegment col = cols[chunk].segment();
-      for (int img = from; img < to; img++) {
-        if (depthwise) {
-          DepthwiseConv2d.forwardImage(geometry, x.segment(), img * inSize, weight.segment(), b,
-              output.segment(), img * outSize);
-        } else {
-          Im2colConv2d.forwardImage(geometry, x.segment(), img * inSize, weight.segment(), b, col,
-              output.segment(), img * outSize);
+      switch (algorithm) {
+        case IM2COL -> Im2colConv2d.forward(geometry, to - from, xs, from * inSize, ws, b, activation,
+            cols[chunk].segment(), y, from * outSize);
+        case WINOGRAD -> WinogradConv2d.forward(geometry, to - from, xs, from * inSize, u, b, activation,
+            cols[chunk].segment(), y, from * outSize);
+        case DEPTHWISE -> {
+          for (int img = from; img < to; img++) {
+            DepthwiseConv2d.forwardImage(geometry, xs, img * inSize, ws, b, y, img * outSize);
+          }
+          applyActivation(y, from * outSize, to * outSize);
         }
+        case DIRECT -> throw new IllegalStateException("direct convolution runs unsplit");
       }
     });
   }
 
-  // Differentiates y = conv(x, W) + b: dW = sum_n dy_n * col(x_n)^T, db = sum dy, dx = col2im(W^T dy).
+  /** Applies the fused activation in place over the whole output (kernels without an epilogue). */
+  private void applyActivation(MemorySegment y, long count) {
+    applyActivation(y, 0, count);
+  }
+
+  private void applyActivation(MemorySegment y, long from, long to) {
+    if (activation == FusedActivation.RELU) {
+      ElementwiseKernels.relu(y, y, from, to);
+    }
+  }
+
+  // Differentiates y = act(conv(x, W) + b): with dz = dy * act'(y), dW = sum_n dz_n col(x_n)^T,
+  // db = sum dz, dx = col2im(W^T dz).
   @Override
   public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
     Tensor x = inputs[0];
     Tensor dx = gradInputs[0];
     int n = x.dim(0);
-    if (algorithm == Algorithm.DIRECT) {
-      DirectConv2d.backwardWeights(geometry, n, x.segment(), gradOutput.segment(),
-          weightGrad.segment(), biasGrad == null ? null : biasGrad.segment());
-      if (dx != null) {
-        DirectConv2d.backwardData(geometry, n, gradOutput.segment(), weight.segment(), dx.segment());
-      }
-      return;
-    }
     Parallel pool = Parallel.get();
     int chunks = pool.chunks(n, MIN_IMAGES_PER_CHUNK);
     ensureWorkspaces(chunks);
+    Tensor dy = gradOutput;
+    if (activation != FusedActivation.IDENTITY && algorithm != Algorithm.IM2COL
+        && algorithm != Algorithm.WINOGRAD) {
+      // Kernels without a fused backward get dz computed into a scratch gradient.
+      dy = maskedGradient(output, gradOutput);
+    }
+    if (algorithm == Algorithm.DIRECT) {
+      DirectConv2d.backwardWeights(geometry, n, x.segment(), dy.segment(),
+          weightGrad.segment(), biasGrad == null ? null : biasGrad.segment());
+      if (dx != null) {
+        DirectConv2d.backwardData(geometry, n, dy.segment(), weight.segment(), dx.segment());
+      }
+      return;
+    }
     long inSize = geometry.inputSize();
     long outSize = geometry.outputSize();
-    boolean depthwise = algorithm == Algorithm.DEPTHWISE;
+    MemorySegment xs = x.segment();
+    MemorySegment ws = weight.segment();
+    MemorySegment dys = dy.segment();
+    MemorySegment ys = output.segment();
+    MemorySegment dxs = dx == null ? null : dx.segment();
+    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights() : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
-      MemorySegment col = cols[chunk].segment();
       MemorySegment dw = partialWeightGrads[chunk].segment();
       MemorySegment db = biasGrad == null ? null : partialBiasGrads[chunk].segment();
-      MemorySegment dxs = dx == null ? null : dx.segment();
-      for (int img = from; img < to; img++) {
-        if (depthwise) {
-          DepthwiseConv2d.backwardImage(geometry, x.segment(), img * inSize, weight.segment(),
-              gradOutput.segment(), img * outSize, dw, db, img == from, dxs, img * inSize);
-        } else {
-          Im2colConv2d.backwardImage(geometry, x.segment(), img * inSize, weight.segment(),
-              gradOutput.segment(), img * outSize, col, dw, db, img == from, dxs, img * inSize);
+      switch (algorithm) {
+        case WINOGRAD -> {
+          long blockFloats = WinogradConv2d.workspaceSize(geometry);
+          MemorySegment all = cols[chunk].segment();
+          WinogradConv2d.backward(geometry, to - from, xs, from * inSize, u, activation, ys,
+              from * outSize, dys, from * outSize, all, all.asSlice(blockFloats * Float.BYTES), dw, db,
+              false, dxs, from * inSize);
         }
+        case IM2COL -> Im2colConv2d.backward(geometry, to - from, xs, from * inSize, ws, activation,
+            ys, from * outSize, dys, from * outSize, cols[chunk].segment(), dw, db, false,
+            dxs, from * inSize);
+        case DEPTHWISE -> {
+          for (int img = from; img < to; img++) {
+            DepthwiseConv2d.backwardImage(geometry, xs, img * inSize, ws, dys, img * outSize, dw, db,
+                img == from, dxs, img * inSize);
+          }
+        }
+        case DIRECT -> throw new IllegalStateException("direct convolution runs unsplit");
       }
     });
     // Chunk 0 wrote straight into the gradients; add the others in chunk order.
@@ -209,17 +292,49 @@ public final class Conv2d extends Layer {
     }
   }
 
-  private static void addInto(Tensor dst, Tensor src) {
-    MemorySegment d = dst.segment();
-    MemorySegment s = src.segment();
-    for (long i = 0; i < dst.numel(); i++) {
-      d.setAtIndex(F32, i, d.getAtIndex(F32, i) + s.getAtIndex(F32, i));
+  /**
+   * The Winograd transform of the current weights, recomputed on every call (36 small transforms
+   * per channel pair, negligible next to the convolution) so it never goes stale after an
+   * optimizer step or a weight load.
+   */
+  private MemorySegment transformedWeights() {
+    if (winogradWeights == null) {
+      winogradWeights = Tensor.zeros(Math.toIntExact(WinogradConv2d.transformedWeightsSize(geometry)));
     }
+    WinogradConv2d.transformWeights(geometry, weight.segment(), winogradWeights.segment());
+    return winogradWeights.segment();
+  }
+
+  /** dz = dy * act'(y) in a scratch tensor kept for later batches. */
+  private Tensor maskedGradient(Tensor y, Tensor dy) {
+    if (maskedGrad == null || maskedGrad.numel() < dy.numel()) {
+      if (maskedGrad != null) {
+        maskedGrad.close();
+      }
+      maskedGrad = Tensor.zeros(Math.toIntExact(dy.numel()));
+    }
+    Tensor out = maskedGrad.numel() == dy.numel() ? maskedGrad
+        : Tensor.wrap(maskedGrad.segment(), Math.toIntExact(dy.numel()));
+    MemorySegment ys = y.segment();
+    MemorySegment g = dy.segment();
+    MemorySegment o = out.segment();
+    Elementwise.forEach(dy.numel(), (from, to) -> ElementwiseKernels.reluBackward(ys, g, o, from, to));
+    return out;
+  }
+
+  private static void addInto(Tensor dst, Tensor src) {
+    ElementwiseKernels.addInto(dst.segment(), src.segment(), 0, dst.numel());
   }
 
   @Override
   public void close() {
     super.close();
+    if (maskedGrad != null) {
+      maskedGrad.close();
+    }
+    if (winogradWeights != null) {
+      winogradWeights.close();
+    }
     for (int c = 0; c < cols.length; c++) {
       cols[c].close();
       if (c > 0) {

@@ -3,6 +3,7 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -79,11 +80,7 @@ public final class Dropout extends Layer {
     MemorySegment dy = gradOutput.segment();
     MemorySegment dx = gradInputs[0].segment();
     MemorySegment m = mask.segment();
-    Elementwise.forEach(gradOutput.numel(), (from, to) -> {
-      for (long i = from; i < to; i++) {
-        dx.setAtIndex(F32, i, dy.getAtIndex(F32, i) * m.getAtIndex(F32, i));
-      }
-    });
+    Elementwise.forEach(gradOutput.numel(), (from, to) -> ElementwiseKernels.multiply(dy, m, dx, from, to));
   }
 
   @Override

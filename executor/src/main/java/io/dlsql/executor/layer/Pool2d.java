@@ -3,6 +3,7 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.elementwise.KernelSwitch;
 import io.dlsql.executor.tensor.IndexBuffer;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -64,6 +65,12 @@ public final class Pool2d extends Layer {
       argmax = new IndexBuffer((long) planes * outH * outW);
     }
     float scale = 1f / (kernelH * kernelW);
+    IndexBuffer positions = argmax;
+    if (max && isPairWindow() && KernelSwitch.vector()) {
+      Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) ->
+          maxPairPlanes(x, y, positions, from, to));
+      return;
+    }
     Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {
       for (int p = from; p < to; p++) {
         long in = (long) p * inH * inW;
@@ -104,6 +111,47 @@ public final class Pool2d extends Layer {
         }
       }
     });
+  }
+
+  /** Whether windows are 2x2 with stride 2 and no padding: the convnet's pooling, which has its own loop. */
+  private boolean isPairWindow() {
+    return kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0;
+  }
+
+  /**
+   * 2x2 stride-2 max pooling of planes [from, to): four loads per output, no bounds arithmetic.
+   * Ties keep the first position in row order and NaN wins, as in the general loop.
+   */
+  private void maxPairPlanes(MemorySegment x, MemorySegment y, IndexBuffer positions, int from, int to) {
+    for (int p = from; p < to; p++) {
+      long in = (long) p * inH * inW;
+      long out = (long) p * outH * outW;
+      for (int oy = 0; oy < outH; oy++) {
+        long row0 = in + (long) (2 * oy) * inW;
+        long row1 = row0 + inW;
+        long o = out + (long) oy * outW;
+        int at0 = 2 * oy * inW;
+        for (int ox = 0; ox < outW; ox++) {
+          int ix = 2 * ox;
+          // Branch-free: with random data a branch per comparison mispredicts half the time.
+          float a = x.getAtIndex(F32, row0 + ix);
+          float b = x.getAtIndex(F32, row0 + ix + 1);
+          float c = x.getAtIndex(F32, row1 + ix);
+          float d = x.getAtIndex(F32, row1 + ix + 1);
+          boolean takeB = b > a | (b != b & a == a);
+          float top = takeB ? b : a;
+          int topAt = takeB ? 1 : 0;
+          boolean takeD = d > c | (d != d & c == c);
+          float bottom = takeD ? d : c;
+          int bottomAt = takeD ? inW + 1 : inW;
+          boolean takeBottom = bottom > top | (bottom != bottom & top == top);
+          float best = takeBottom ? bottom : top;
+          int bestAt = at0 + ix + (takeBottom ? bottomAt : topAt);
+          y.setAtIndex(F32, o + ox, best);
+          positions.set(o + ox, bestAt);
+        }
+      }
+    }
   }
 
   // max: dx[argmax(window)] += dy; avg: dx[window] += dy / (KH * KW)

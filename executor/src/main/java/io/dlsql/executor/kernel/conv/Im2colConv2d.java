@@ -3,102 +3,180 @@ package io.dlsql.executor.kernel.conv;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Gemm;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Convolution of one image as im2col + GEMM per group (variant 1). The caller runs images in
- * parallel and gives each thread its own {@code col} workspace of {@code C*KH*KW * OH*OW} floats;
- * for pointwise convolutions (1x1, stride 1, no padding) the image is its own im2col matrix and
- * the workspace is not touched. Offsets are in floats; w is (OC, C/groups, KH, KW).
+ * Convolution as im2col + GEMM over several images at once: the im2col matrices of up to {@link
+ * #imagesPerGemm} images sit side by side, so one GEMM per group has {@code images * OH*OW}
+ * columns (small feature maps would otherwise make thin GEMMs), and the weight gradient is one
+ * GEMM over all of them with a long k instead of one small GEMM per image. Bias and a fused
+ * activation are applied while the GEMM result is scattered back to (N, OC, OH, OW). The caller
+ * splits the batch across threads and gives each thread its own workspace of {@link
+ * #workspaceSize} floats. Offsets are in floats; w is (OC, C/groups, KH, KW).
  */
 public final class Im2colConv2d {
   private Im2colConv2d() {}
 
-  /** Floats of workspace one thread needs. */
-  public static long workspaceSize(ConvGeometry g) {
-    return g.isPointwise() ? 0 : (long) g.inChannels() * g.kernelH() * g.kernelW() * g.outPixels();
+  /**
+   * GEMM columns per call at most (unless one image has more): enough that the micro-kernel's
+   * column panels amortise the packing of the weights, few enough that the im2col block stays
+   * within a few MB, and short enough as the weight gradient's k that its float sums stay as
+   * accurate as per-image sums (the PyTorch fixtures check gradients to 1e-4).
+   */
+  static final int TARGET_COLUMNS = 1024;
+  /** Upper bound on images per GEMM, so tiny feature maps do not make huge workspaces. */
+  static final int MAX_IMAGES_PER_GEMM = 32;
+
+  /** How many images share one GEMM for geometry {@code g}. */
+  public static int imagesPerGemm(ConvGeometry g) {
+    return Math.clamp(TARGET_COLUMNS / g.outPixels(), 1, MAX_IMAGES_PER_GEMM);
   }
 
-  /** y_img (OC, OH*OW) = W_g (OCg, R) * col_g (R, OH*OW) per group, plus bias; R = C/groups*KH*KW. */
-  public static void forwardImage(
-      ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, MemorySegment b,
-      MemorySegment col, MemorySegment y, long yOff) {
-    MemorySegment cols = col;
+  /** Rows of the whole im2col matrix (all groups): {@code C * KH * KW}. */
+  static long allColRows(ConvGeometry g) {
+    return (long) g.inChannels() * g.kernelH() * g.kernelW();
+  }
+
+  /** Floats of workspace one thread needs: the im2col block and the GEMM result block. */
+  public static long workspaceSize(ConvGeometry g) {
+    long columns = (long) imagesPerGemm(g) * g.outPixels();
+    return (allColRows(g) + g.outChannels()) * columns;
+  }
+
+  /** Extra floats moved per image beyond input, output and weights: the im2col matrix written and read. */
+  public static long extraTrafficPerImage(ConvGeometry g) {
+    return 2 * allColRows(g) * g.outPixels();
+  }
+
+  /**
+   * y (count, OC, OH, OW) = act(conv(x (count, C, H, W), w) + b), b may be null. Images are
+   * taken {@link #imagesPerGemm} at a time.
+   */
+  public static void forward(
+      ConvGeometry g, int count, MemorySegment x, long xOff, MemorySegment w, MemorySegment b,
+      FusedActivation act, MemorySegment ws, MemorySegment y, long yOff) {
+    int step = imagesPerGemm(g);
+    for (int first = 0; first < count; first += step) {
+      int images = Math.min(step, count - first);
+      forwardBlock(g, images, x, xOff + first * g.inputSize(), w, b, act, ws,
+          y, yOff + first * g.outputSize());
+    }
+  }
+
+  private static void forwardBlock(
+      ConvGeometry g, int images, MemorySegment x, long xOff, MemorySegment w, MemorySegment b,
+      FusedActivation act, MemorySegment ws, MemorySegment y, long yOff) {
+    int p = g.outPixels();
+    int columns = images * p;
+    int r = g.colRows();
+    int ocg = g.outChannelsPerGroup();
+    MemorySegment cols = ws;
     long colOff = 0;
-    if (g.isPointwise()) {
+    if (images == 1 && g.isPointwise()) {
       cols = x;
       colOff = xOff;
     } else {
-      Im2col.im2col(g, x, xOff, col, 0);
+      for (int i = 0; i < images; i++) {
+        Im2col.im2col(g, x, xOff + i * g.inputSize(), ws, (long) i * p, columns);
+      }
     }
-    int r = g.colRows();
-    int p = g.outPixels();
-    int ocg = g.outChannelsPerGroup();
+    // One image: the GEMM writes y directly and the epilogue runs in place.
+    MemorySegment out = images == 1 ? y : ws;
+    long outOff = images == 1 ? yOff : allColRows(g) * columns;
     for (int gi = 0; gi < g.groups(); gi++) {
-      Gemm.sgemm(false, false, ocg, p, r, 1f, w, (long) gi * ocg * r, r,
-          cols, colOff + (long) gi * r * p, p, 0f, y, yOff + (long) gi * ocg * p, p);
+      Gemm.sgemm(false, false, ocg, columns, r, 1f, w, (long) gi * ocg * r, r,
+          cols, colOff + (long) gi * r * columns, columns, 0f, out, outOff + (long) gi * ocg * columns, columns);
     }
-    if (b != null) {
+    if (images == 1 && b == null && act == FusedActivation.IDENTITY) {
+      return;
+    }
+    for (int i = 0; i < images; i++) {
       for (int oc = 0; oc < g.outChannels(); oc++) {
-        float bias = b.getAtIndex(F32, oc);
-        long row = yOff + (long) oc * p;
-        for (int i = 0; i < p; i++) {
-          y.setAtIndex(F32, row + i, y.getAtIndex(F32, row + i) + bias);
-        }
+        float bias = b == null ? 0f : b.getAtIndex(F32, oc);
+        ElementwiseKernels.scaleShift(out, outOff + (long) oc * columns + (long) i * p,
+            y, yOff + i * g.outputSize() + (long) oc * p, p, 1f, bias, act);
       }
     }
   }
 
   /**
-   * Backward of {@link #forwardImage} for one image. Weight gradient: dW_g (OCg, R) += dy_g (OCg,
-   * P) * col_g^T (P, R), written (beta 0) when {@code firstImage}, accumulated otherwise; bias
-   * gradient likewise into {@code db} (may be null). Input gradient when {@code dx} is not null:
-   * dcol_g (R, P) = W_g^T (R, OCg) * dy_g (OCg, P), then col2im into dx_img (overwritten).
+   * Backward of {@link #forward} for {@code count} images. {@code y} is the forward's output
+   * (read only when {@code act} is not the identity, to mask dy). Weight gradient dW_g (OCg, R)
+   * = dy_g * col_g^T and bias gradient db = row sums of dy, written when {@code accumulate} is
+   * false and added otherwise; db may be null. Input gradient when {@code dx} is not null: dcol_g
+   * = W_g^T * dy_g, then col2im into dx (overwritten).
    */
-  public static void backwardImage(
-      ConvGeometry g, MemorySegment x, long xOff, MemorySegment w, MemorySegment dy, long dyOff,
-      MemorySegment col, MemorySegment dw, MemorySegment db, boolean firstImage,
-      MemorySegment dx, long dxOff) {
-    boolean pointwise = g.isPointwise();
-    MemorySegment cols = col;
-    long colOff = 0;
-    if (pointwise) {
-      cols = x;
-      colOff = xOff;
-    } else {
-      Im2col.im2col(g, x, xOff, col, 0);
+  public static void backward(
+      ConvGeometry g, int count, MemorySegment x, long xOff, MemorySegment w, FusedActivation act,
+      MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment ws,
+      MemorySegment dw, MemorySegment db, boolean accumulate, MemorySegment dx, long dxOff) {
+    int step = imagesPerGemm(g);
+    for (int first = 0; first < count; first += step) {
+      int images = Math.min(step, count - first);
+      backwardBlock(g, images, x, xOff + first * g.inputSize(), w, act, y, yOff + first * g.outputSize(),
+          dy, dyOff + first * g.outputSize(), ws, dw, db, accumulate || first > 0,
+          dx, dxOff + first * g.inputSize());
     }
-    int r = g.colRows();
+  }
+
+  private static void backwardBlock(
+      ConvGeometry g, int images, MemorySegment x, long xOff, MemorySegment w, FusedActivation act,
+      MemorySegment y, long yOff, MemorySegment dy, long dyOff, MemorySegment ws,
+      MemorySegment dw, MemorySegment db, boolean accumulate, MemorySegment dx, long dxOff) {
     int p = g.outPixels();
+    int columns = images * p;
+    int r = g.colRows();
     int ocg = g.outChannelsPerGroup();
-    float beta = firstImage ? 0f : 1f;
+    // dy of the block as one (OC, images * P) matrix, masked by the fused activation.
+    MemorySegment grad = dy;
+    long gradOff = dyOff;
+    if (images > 1 || act != FusedActivation.IDENTITY) {
+      grad = ws;
+      gradOff = allColRows(g) * columns;
+      for (int i = 0; i < images; i++) {
+        for (int oc = 0; oc < g.outChannels(); oc++) {
+          long at = i * g.outputSize() + (long) oc * p;
+          ElementwiseKernels.activationBackward(act, y, yOff + at, dy, dyOff + at,
+              grad, gradOff + (long) oc * columns + (long) i * p, p);
+        }
+      }
+    }
+    boolean direct = images == 1 && g.isPointwise();
+    MemorySegment cols = direct ? x : ws;
+    long colOff = direct ? xOff : 0;
+    if (!direct) {
+      for (int i = 0; i < images; i++) {
+        Im2col.im2col(g, x, xOff + i * g.inputSize(), ws, (long) i * p, columns);
+      }
+    }
+    float beta = accumulate ? 1f : 0f;
     for (int gi = 0; gi < g.groups(); gi++) {
-      Gemm.sgemm(false, true, ocg, r, p, 1f, dy, dyOff + (long) gi * ocg * p, p,
-          cols, colOff + (long) gi * r * p, p, beta, dw, (long) gi * ocg * r, r);
+      Gemm.sgemm(false, true, ocg, r, columns, 1f, grad, gradOff + (long) gi * ocg * columns, columns,
+          cols, colOff + (long) gi * r * columns, columns, beta, dw, (long) gi * ocg * r, r);
     }
     if (db != null) {
       for (int oc = 0; oc < g.outChannels(); oc++) {
-        long row = dyOff + (long) oc * p;
-        float sum = 0f;
-        for (int i = 0; i < p; i++) {
-          sum += dy.getAtIndex(F32, row + i);
-        }
-        db.setAtIndex(F32, oc, firstImage ? sum : db.getAtIndex(F32, oc) + sum);
+        float sum = (float) ElementwiseKernels.sum(grad, gradOff + (long) oc * columns, columns);
+        float before = accumulate ? db.getAtIndex(F32, oc) : 0f;
+        db.setAtIndex(F32, oc, before + sum);
       }
     }
     if (dx == null) {
       return;
     }
-    // The im2col matrix is no longer needed, so its buffer takes dcol; a pointwise convolution's
-    // dcol is dx itself.
-    MemorySegment dcol = pointwise ? dx : col;
-    long dcolOff = pointwise ? dxOff : 0;
+    // The im2col block is no longer needed, so it takes dcol; a single pointwise image's dcol is dx.
+    MemorySegment dcol = direct ? dx : ws;
+    long dcolOff = direct ? dxOff : 0;
     for (int gi = 0; gi < g.groups(); gi++) {
-      Gemm.sgemm(true, false, r, p, ocg, 1f, w, (long) gi * ocg * r, r,
-          dy, dyOff + (long) gi * ocg * p, p, 0f, dcol, dcolOff + (long) gi * r * p, p);
+      Gemm.sgemm(true, false, r, columns, ocg, 1f, w, (long) gi * ocg * r, r,
+          grad, gradOff + (long) gi * ocg * columns, columns, 0f, dcol, dcolOff + (long) gi * r * columns, columns);
     }
-    if (!pointwise) {
-      Im2col.col2im(g, col, 0, dx, dxOff);
+    if (!direct) {
+      for (int i = 0; i < images; i++) {
+        Im2col.col2im(g, ws, (long) i * p, columns, dx, dxOff + i * g.inputSize());
+      }
     }
   }
 }

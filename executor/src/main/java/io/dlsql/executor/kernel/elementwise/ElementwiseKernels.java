@@ -1,0 +1,303 @@
+package io.dlsql.executor.kernel.elementwise;
+
+import static io.dlsql.executor.tensor.Tensor.F32;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Memory-bound loops over flat float ranges, each with a Vector API path (species-wide main loop,
+ * masked tail) and a scalar path taken when {@link KernelSwitch#vector()} is off. Offsets and
+ * lengths are in floats. Callers split ranges across threads; nothing here allocates. Sums keep
+ * one partial per lane and add the lanes in lane order, so results do not depend on JIT state.
+ */
+public final class ElementwiseKernels {
+  private ElementwiseKernels() {}
+
+  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  static final int V = SPECIES.length();
+  static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+  static FloatVector load(MemorySegment s, long index) {
+    return FloatVector.fromMemorySegment(SPECIES, s, index * Float.BYTES, ORDER);
+  }
+
+  static FloatVector load(MemorySegment s, long index, VectorMask<Float> m) {
+    return FloatVector.fromMemorySegment(SPECIES, s, index * Float.BYTES, ORDER, m);
+  }
+
+  /** Mask of the first {@code count} lanes ({@code count < V}). */
+  static VectorMask<Float> tail(long count) {
+    return SPECIES.indexInRange(0, (int) count);
+  }
+
+  // y[i] = max(x[i], 0) for i in [from, to); y may be x.
+  public static void relu(MemorySegment x, MemorySegment y, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= to; i += V) {
+        load(x, i).max(zero).intoMemorySegment(y, i * Float.BYTES, ORDER);
+      }
+      if (i < to) {
+        VectorMask<Float> m = tail(to - i);
+        load(x, i, m).max(zero).intoMemorySegment(y, i * Float.BYTES, ORDER, m);
+        return;
+      }
+    }
+    for (; i < to; i++) {
+      float v = x.getAtIndex(F32, i);
+      y.setAtIndex(F32, i, v > 0f ? v : 0f);
+    }
+  }
+
+  // Differentiates relu: dx[i] = s[i] > 0 ? dy[i] : 0, where s is the input or the output of relu.
+  public static void reluBackward(MemorySegment s, MemorySegment dy, MemorySegment dx, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= to; i += V) {
+        VectorMask<Float> pos = load(s, i).compare(VectorOperators.GT, 0f);
+        zero.blend(load(dy, i), pos).intoMemorySegment(dx, i * Float.BYTES, ORDER);
+      }
+      if (i < to) {
+        VectorMask<Float> m = tail(to - i);
+        VectorMask<Float> pos = load(s, i, m).compare(VectorOperators.GT, 0f).and(m);
+        zero.blend(load(dy, i, m), pos).intoMemorySegment(dx, i * Float.BYTES, ORDER, m);
+        return;
+      }
+    }
+    for (; i < to; i++) {
+      dx.setAtIndex(F32, i, s.getAtIndex(F32, i) > 0f ? dy.getAtIndex(F32, i) : 0f);
+    }
+  }
+
+  // y[i] = x[i] > 0 ? x[i] : slope * x[i]
+  public static void leakyRelu(MemorySegment x, MemorySegment y, float slope, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      for (; i + V <= to; i += V) {
+        FloatVector v = load(x, i);
+        v.blend(v.mul(slope), v.compare(VectorOperators.LE, 0f)).intoMemorySegment(y, i * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < to; i++) {
+      float v = x.getAtIndex(F32, i);
+      y.setAtIndex(F32, i, v > 0f ? v : slope * v);
+    }
+  }
+
+  // Differentiates leaky relu: dx = x > 0 ? dy : slope * dy
+  public static void leakyReluBackward(
+      MemorySegment x, MemorySegment dy, MemorySegment dx, float slope, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      for (; i + V <= to; i += V) {
+        FloatVector g = load(dy, i);
+        g.blend(g.mul(slope), load(x, i).compare(VectorOperators.LE, 0f))
+            .intoMemorySegment(dx, i * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < to; i++) {
+      float g = dy.getAtIndex(F32, i);
+      dx.setAtIndex(F32, i, x.getAtIndex(F32, i) > 0f ? g : slope * g);
+    }
+  }
+
+  /** y[i] = act(a[i] + b[i]); y may be a or b. */
+  public static void add(
+      MemorySegment a, MemorySegment b, MemorySegment y, FusedActivation act, long from, long to) {
+    long i = from;
+    boolean relu = act == FusedActivation.RELU;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= to; i += V) {
+        FloatVector v = load(a, i).add(load(b, i));
+        (relu ? v.max(zero) : v).intoMemorySegment(y, i * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < to; i++) {
+      y.setAtIndex(F32, i, act.apply(a.getAtIndex(F32, i) + b.getAtIndex(F32, i)));
+    }
+  }
+
+  /** y[i] = a[i] * b[i]; y may be a or b. */
+  public static void multiply(MemorySegment a, MemorySegment b, MemorySegment y, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      for (; i + V <= to; i += V) {
+        load(a, i).mul(load(b, i)).intoMemorySegment(y, i * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < to; i++) {
+      y.setAtIndex(F32, i, a.getAtIndex(F32, i) * b.getAtIndex(F32, i));
+    }
+  }
+
+  /**
+   * y[yOff + i] = act(x[xOff + i] * scale + shift) for i in [0, len): a normalisation's affine
+   * step or a convolution's bias epilogue (scale 1), with the activation fused. x and y may be one.
+   */
+  public static void scaleShift(
+      MemorySegment x, long xOff, MemorySegment y, long yOff, int len, float scale, float shift,
+      FusedActivation act) {
+    int i = 0;
+    boolean relu = act == FusedActivation.RELU;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      FloatVector s = FloatVector.broadcast(SPECIES, scale);
+      FloatVector t = FloatVector.broadcast(SPECIES, shift);
+      for (; i + V <= len; i += V) {
+        FloatVector v = load(x, xOff + i).fma(s, t);
+        (relu ? v.max(zero) : v).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER);
+      }
+      if (i < len) {
+        VectorMask<Float> m = tail(len - i);
+        FloatVector v = load(x, xOff + i, m).fma(s, t);
+        (relu ? v.max(zero) : v).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER, m);
+        return;
+      }
+    }
+    for (; i < len; i++) {
+      y.setAtIndex(F32, yOff + i, act.apply(Math.fma(x.getAtIndex(F32, xOff + i), scale, shift)));
+    }
+  }
+
+  /**
+   * dst[dstOff + i] = act'(src[srcOff + i]) given the activation output {@code out}: the gradient
+   * of a fused activation, {@code dy * [out > 0]} for ReLU, a copy for the identity.
+   */
+  public static void activationBackward(
+      FusedActivation act, MemorySegment out, long outOff, MemorySegment dy, long dyOff,
+      MemorySegment dst, long dstOff, int len) {
+    if (act == FusedActivation.IDENTITY) {
+      MemorySegment.copy(dy, dyOff * Float.BYTES, dst, dstOff * Float.BYTES, (long) len * Float.BYTES);
+      return;
+    }
+    int i = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        VectorMask<Float> pos = load(out, outOff + i).compare(VectorOperators.GT, 0f);
+        zero.blend(load(dy, dyOff + i), pos).intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < len; i++) {
+      dst.setAtIndex(F32, dstOff + i, out.getAtIndex(F32, outOff + i) > 0f ? dy.getAtIndex(F32, dyOff + i) : 0f);
+    }
+  }
+
+  /** dst[i] += src[i] for i in [from, to). */
+  public static void addInto(MemorySegment dst, MemorySegment src, long from, long to) {
+    add(dst, src, dst, FusedActivation.IDENTITY, from, to);
+  }
+
+  /** dst[dstOff + i] += src[srcOff + i] for i in [0, len). */
+  public static void addInto(MemorySegment dst, long dstOff, MemorySegment src, long srcOff, int len) {
+    int i = 0;
+    if (KernelSwitch.vector()) {
+      for (; i + V <= len; i += V) {
+        load(dst, dstOff + i).add(load(src, srcOff + i))
+            .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+      }
+      if (i < len) {
+        VectorMask<Float> m = tail(len - i);
+        load(dst, dstOff + i, m).add(load(src, srcOff + i, m))
+            .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER, m);
+        return;
+      }
+    }
+    for (; i < len; i++) {
+      dst.setAtIndex(F32, dstOff + i, dst.getAtIndex(F32, dstOff + i) + src.getAtIndex(F32, srcOff + i));
+    }
+  }
+
+  /** The sum of x[off .. off + len), one float partial per lane, lanes added in order in double. */
+  public static double sum(MemorySegment x, long off, int len) {
+    int i = 0;
+    double total = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        acc = acc.add(load(x, off + i));
+      }
+      total = lanes(acc);
+    }
+    for (; i < len; i++) {
+      total += x.getAtIndex(F32, off + i);
+    }
+    return total;
+  }
+
+  /** The sum of (x - mean)^2 over x[off .. off + len), like {@link #sum}. */
+  public static double sumSquaredDeviation(MemorySegment x, long off, int len, float mean) {
+    int i = 0;
+    double total = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        FloatVector d = load(x, off + i).sub(mean);
+        acc = d.fma(d, acc);
+      }
+      total = lanes(acc);
+    }
+    for (; i < len; i++) {
+      double d = x.getAtIndex(F32, off + i) - mean;
+      total += d * d;
+    }
+    return total;
+  }
+
+  /** The sum of dy * (x - mean) over [off, off + len), like {@link #sum}. */
+  public static double dotDeviation(MemorySegment dy, MemorySegment x, long off, int len, float mean) {
+    int i = 0;
+    double total = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        acc = load(x, off + i).sub(mean).fma(load(dy, off + i), acc);
+      }
+      total = lanes(acc);
+    }
+    for (; i < len; i++) {
+      total += (double) dy.getAtIndex(F32, off + i) * (x.getAtIndex(F32, off + i) - mean);
+    }
+    return total;
+  }
+
+  /**
+   * dx[i] = a * dy[i] + b * (x[i] - mean) + c over [off, off + len): batchnorm's input gradient
+   * with its per-channel constants folded into a, b and c.
+   */
+  public static void affineOfTwo(
+      MemorySegment dy, MemorySegment x, MemorySegment dx, long off, int len, float a, float b,
+      float mean, float c) {
+    int i = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector vc = FloatVector.broadcast(SPECIES, c);
+      FloatVector va = FloatVector.broadcast(SPECIES, a);
+      FloatVector vb = FloatVector.broadcast(SPECIES, b);
+      for (; i + V <= len; i += V) {
+        FloatVector v = load(x, off + i).sub(mean).fma(vb, vc);
+        load(dy, off + i).fma(va, v).intoMemorySegment(dx, (off + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < len; i++) {
+      double v = (double) a * dy.getAtIndex(F32, off + i) + (double) b * (x.getAtIndex(F32, off + i) - (double) mean) + c;
+      dx.setAtIndex(F32, off + i, (float) v);
+    }
+  }
+
+  /** Adds the lanes of {@code v} in lane order, in double. */
+  static double lanes(FloatVector v) {
+    double s = 0;
+    for (int l = 0; l < V; l++) {
+      s += v.lane(l);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,105 @@
+package io.dlsql.executor.kernel.elementwise;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.dlsql.executor.kernel.Gemm;
+import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Each elementwise kernel, on its Vector API path and its scalar path, against a double-precision
+ * loop, over ranges whose starts and lengths are not multiples of the vector width.
+ */
+class ElementwiseKernelsTest {
+  private static final int SIZE = 157;
+  private static final int FROM = 3;
+  private static final int TO = 150;
+  private static final double SUM_TOL = 1e-5;
+  private final Gemm.Variant before = Gemm.variant();
+
+  @AfterEach
+  void restore() {
+    Gemm.setVariant(before);
+  }
+
+  private static Tensor random(Rng rng) {
+    Tensor t = Tensor.zeros(SIZE);
+    for (int i = 0; i < SIZE; i++) {
+      t.setFlat(i, (float) rng.uniform(-2, 2));
+    }
+    return t;
+  }
+
+  @ParameterizedTest
+  @EnumSource(Gemm.Variant.class)
+  void everyKernelMatchesItsDefinition(Gemm.Variant variant) {
+    Gemm.setVariant(variant);
+    Rng rng = new Rng(variant.ordinal() + 5);
+    try (Tensor a = random(rng); Tensor b = random(rng); Tensor c = random(rng); Tensor y = Tensor.zeros(SIZE)) {
+      MemorySegment as = a.segment();
+      MemorySegment bs = b.segment();
+      MemorySegment ys = y.segment();
+      y.fill(7f);
+      ElementwiseKernels.relu(as, ys, FROM, TO);
+      for (int i = 0; i < SIZE; i++) {
+        float expect = i < FROM || i >= TO ? 7f : Math.max(a.getFlat(i), 0f);
+        assertEquals(expect, y.getFlat(i), "relu " + i);
+      }
+      ElementwiseKernels.reluBackward(as, bs, ys, FROM, TO);
+      for (int i = FROM; i < TO; i++) {
+        assertEquals(a.getFlat(i) > 0 ? b.getFlat(i) : 0f, y.getFlat(i), "relu backward " + i);
+      }
+      ElementwiseKernels.leakyRelu(as, ys, 0.1f, FROM, TO);
+      for (int i = FROM; i < TO; i++) {
+        assertEquals(a.getFlat(i) > 0 ? a.getFlat(i) : 0.1f * a.getFlat(i), y.getFlat(i), "leaky " + i);
+      }
+      ElementwiseKernels.leakyReluBackward(as, bs, ys, 0.1f, FROM, TO);
+      for (int i = FROM; i < TO; i++) {
+        assertEquals(a.getFlat(i) > 0 ? b.getFlat(i) : 0.1f * b.getFlat(i), y.getFlat(i), "leaky backward " + i);
+      }
+      ElementwiseKernels.add(as, bs, ys, FusedActivation.RELU, FROM, TO);
+      for (int i = FROM; i < TO; i++) {
+        assertEquals(Math.max(a.getFlat(i) + b.getFlat(i), 0f), y.getFlat(i), "add relu " + i);
+      }
+      ElementwiseKernels.multiply(as, bs, ys, FROM, TO);
+      for (int i = FROM; i < TO; i++) {
+        assertEquals(a.getFlat(i) * b.getFlat(i), y.getFlat(i), "multiply " + i);
+      }
+      int len = TO - FROM;
+      ElementwiseKernels.scaleShift(as, FROM, ys, 1, len, 1.5f, -0.25f, FusedActivation.IDENTITY);
+      for (int i = 0; i < len; i++) {
+        assertEquals(a.getFlat(FROM + i) * 1.5 - 0.25, y.getFlat(1 + i), 1e-6, "scale shift " + i);
+      }
+      ElementwiseKernels.activationBackward(FusedActivation.RELU, as, FROM, bs, FROM, ys, 0, len);
+      for (int i = 0; i < len; i++) {
+        assertEquals(a.getFlat(FROM + i) > 0 ? b.getFlat(FROM + i) : 0f, y.getFlat(i), "activation backward " + i);
+      }
+      y.copyFrom(c);
+      ElementwiseKernels.addInto(ys, 2, as, FROM, len);
+      for (int i = 0; i < len; i++) {
+        assertEquals(c.getFlat(2 + i) + a.getFlat(FROM + i), y.getFlat(2 + i), "add into " + i);
+      }
+      double sum = 0;
+      double sq = 0;
+      double dot = 0;
+      float mean = 0.3f;
+      for (int i = FROM; i < TO; i++) {
+        sum += a.getFlat(i);
+        sq += (a.getFlat(i) - (double) mean) * (a.getFlat(i) - mean);
+        dot += b.getFlat(i) * (a.getFlat(i) - (double) mean);
+      }
+      assertEquals(sum, ElementwiseKernels.sum(as, FROM, len), SUM_TOL);
+      assertEquals(sq, ElementwiseKernels.sumSquaredDeviation(as, FROM, len, mean), SUM_TOL);
+      assertEquals(dot, ElementwiseKernels.dotDeviation(bs, as, FROM, len, mean), SUM_TOL);
+      ElementwiseKernels.affineOfTwo(bs, as, ys, FROM, len, 0.5f, -0.75f, mean, 0.125f);
+      for (int i = FROM; i < TO; i++) {
+        double expect = 0.5 * b.getFlat(i) - 0.75 * (a.getFlat(i) - mean) + 0.125;
+        assertEquals(expect, y.getFlat(i), 1e-5, "affine of two " + i);
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+package io.dlsql.executor.layer;
+
+import static io.dlsql.executor.layer.Checks.assertClose;
+import static io.dlsql.executor.layer.Checks.randomFloats;
+import static io.dlsql.executor.layer.Checks.set;
+import static io.dlsql.executor.layer.Checks.tensor;
+
+import io.dlsql.executor.kernel.Gemm;
+import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
+import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every convolution algorithm, with and without a fused ReLU, with the Vector API kernels and
+ * with their scalar twins, on one and on three threads: forward, input gradient and weight and
+ * bias gradients against the float64 reference and against variant 0 ({@link
+ * Conv2d.Algorithm#DIRECT}) on fresh random inputs.
+ */
+class ConvAlgorithmTest {
+  /** float32 vs float64, relative to the result's scale. */
+  private static final double FLOAT_TOL = 2e-5;
+
+  static List<Reference64.Conv> cases() {
+    List<Reference64.Conv> out = new ArrayList<>(LayerReferenceTest.convCases());
+    // n, c, h, w, oc, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups
+    // 32x32 outputs: one image per GEMM, so a chunk runs several blocks and accumulates.
+    out.add(new Reference64.Conv(3, 2, 32, 32, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    // 7x7 maps with many images per GEMM, 1x1 stride-2 projection, 5x5 'same'.
+    out.add(new Reference64.Conv(5, 8, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(4, 16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1));
+    out.add(new Reference64.Conv(3, 4, 11, 9, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1));
+    return out;
+  }
+
+  static ConvGeometry geometry(Reference64.Conv p) {
+    return new ConvGeometry(p.c(), p.h(), p.w(), p.oc(), p.kh(), p.kw(), p.sh(), p.sw(), p.pt(),
+        p.pl(), p.dh(), p.dw(), p.groups(), p.oh(), p.ow());
+  }
+
+  /** Forward output and the three gradients of one layer run: {y, dx, dw, db}. */
+  private static float[][] run(Reference64.Conv p, Conv2d.Algorithm algorithm, FusedActivation act,
+      double[] x, double[] w, double[] b, double[] dy) {
+    try (Conv2d layer = new Conv2d("conv", geometry(p), true);
+        Tensor xt = tensor(x, p.n(), p.c(), p.h(), p.w());
+        Tensor yt = Tensor.zeros(p.n(), p.oc(), p.oh(), p.ow());
+        Tensor dyt = tensor(dy, p.n(), p.oc(), p.oh(), p.ow());
+        Tensor dxt = Tensor.zeros(p.n(), p.c(), p.h(), p.w())) {
+      layer.setAlgorithm(algorithm);
+      layer.setFusedActivation(act);
+      set(layer.weight(), w);
+      set(layer.bias(), b);
+      layer.forward(new Tensor[] {xt}, yt, true);
+      layer.backward(new Tensor[] {xt}, yt, dyt, new Tensor[] {dxt});
+      return new float[][] {yt.toFloatArray(), dxt.toFloatArray(),
+          layer.parameters().get(0).grad().toFloatArray(), layer.parameters().get(1).grad().toFloatArray()};
+    }
+  }
+
+  private static double[] toDouble(float[] f) {
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void everyAlgorithmMatchesTheReferences(Reference64.Conv p) {
+    Rng rng = new Rng(p.hashCode() * 31L + 7);
+    double[] x = randomFloats(rng, p.n() * p.c() * p.h() * p.w());
+    double[] w = randomFloats(rng, p.oc() * p.cg() * p.kh() * p.kw());
+    double[] b = randomFloats(rng, p.oc());
+    double[] dy = randomFloats(rng, p.n() * p.oc() * p.oh() * p.ow());
+    ConvGeometry g = geometry(p);
+    Gemm.Variant variantBefore = Gemm.variant();
+    int threadsBefore = Parallel.get().threads();
+    try {
+      for (FusedActivation act : FusedActivation.values()) {
+        double[] y = Reference64.conv(p, x, w, b);
+        double[] dz = dy.clone();
+        if (act == FusedActivation.RELU) {
+          for (int i = 0; i < y.length; i++) {
+            dz[i] = y[i] > 0 ? dy[i] : 0;
+            y[i] = Math.max(y[i], 0);
+          }
+        }
+        double[][] grads = Reference64.convBackward(p, x, w, dz);
+        Gemm.setVariant(Gemm.Variant.REFERENCE);
+        Parallel.setThreads(1);
+        float[][] direct = run(p, Conv2d.Algorithm.DIRECT, act, x, w, b, dy);
+        for (Conv2d.Algorithm algorithm : Conv2d.Algorithm.values()) {
+          if (!Conv2d.supports(algorithm, g)) {
+            continue;
+          }
+          for (Gemm.Variant variant : Gemm.Variant.values()) {
+            for (int threads : new int[] {1, 3}) {
+              Gemm.setVariant(variant);
+              Parallel.setThreads(threads);
+              float[][] got = run(p, algorithm, act, x, w, b, dy);
+              String what = algorithm + "/" + act + "/" + variant + "/" + threads + " " + p;
+              double tol = FLOAT_TOL * Conv2d.accuracyFactor(algorithm);
+              assertClose(what + " y", y, got[0], tol);
+              assertClose(what + " dx", grads[0], got[1], tol);
+              assertClose(what + " dw", grads[1], got[2], tol);
+              assertClose(what + " db", grads[2], got[3], tol);
+              assertClose(what + " y vs direct", toDouble(direct[0]), got[0], tol);
+              assertClose(what + " dx vs direct", toDouble(direct[1]), got[1], tol);
+              assertClose(what + " dw vs direct", toDouble(direct[2]), got[2], tol);
+            }
+          }
+        }
+      }
+    } finally {
+      Gemm.setVariant(variantBefore);
+      Parallel.setThreads(threadsBefore);
+    }
+  }
+}
