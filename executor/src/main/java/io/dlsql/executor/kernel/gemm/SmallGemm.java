@@ -6,7 +6,6 @@ import static io.dlsql.executor.kernel.gemm.Packing.F32;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * GEMM straight from the caller's segments, without packing or threads: for problems so small
@@ -103,6 +102,7 @@ final class SmallGemm {
       MemorySegment c,
       long cOff,
       int ldc) {
+    float[] lanes = GemmWorkspace.current().tile();
     for (int i = 0; i < m; i++) {
       long aRow = (aOff + (long) i * lda) * Float.BYTES;
       for (int j = 0; j < n; j++) {
@@ -115,7 +115,7 @@ final class SmallGemm {
           FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, bRow + step, TileStore.ORDER);
           acc = av.fma(bv, acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = TileStore.sumLanes(acc, lanes);
         for (; p < k; p++) {
           long step = (long) p * Float.BYTES;
           sum = Math.fma(a.get(F32, aRow + step), b.get(F32, bRow + step), sum);

@@ -88,6 +88,20 @@ final class TileStore {
     c.setAtIndex(Packing.F32, index, Math.fma(acc, alpha, beta == 1f ? old : old * beta));
   }
 
+  /**
+   * The lanes of {@code v} added in lane order, through {@code scratch} (at least {@code V} floats).
+   * {@code reduceLanes(ADD)} may add in any order, and C2's order differs from the interpreter's,
+   * so a result would depend on whether the code had been compiled yet.
+   */
+  static float sumLanes(FloatVector v, float[] scratch) {
+    v.intoArray(scratch, 0);
+    float sum = 0f;
+    for (int i = 0; i < V; i++) {
+      sum += scratch[i];
+    }
+    return sum;
+  }
+
   /** {@code beta * old}, skipping the multiply for the common beta 1 of later k blocks. */
   private static FloatVector scaled(FloatVector old, float beta) {
     return beta == 1f ? old : old.mul(beta);
