@@ -1,9 +1,9 @@
 package io.dlsql.executor.graph;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.layer.Activation;
 import io.dlsql.executor.layer.Add;
 import io.dlsql.executor.layer.BatchNorm2d;
@@ -19,7 +19,6 @@ import io.dlsql.executor.layer.Parameter;
 import io.dlsql.executor.layer.Pool2d;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
-import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -48,6 +47,16 @@ public final class Network implements AutoCloseable {
   private final boolean[][] viaScratch;
   private final int outputNode;
   private final int[][] shapes;
+
+  /** Per node, the choice the planner (or a caller) made for it; defaults until set. */
+  private final NodeChoice[] choices;
+  /** Per node, the producer whose layer computes this node's output (a fused ReLU), or -1. */
+  private int[] absorbedBy;
+  /** Per convolution, the batchnorm node it folds in evaluation (writing that node's output), or -1. */
+  private int[] foldTarget;
+  /** Per batchnorm, the convolution that computes it in evaluation, or -1. */
+  private int[] foldedInto;
+  private boolean lastForwardFolded;
 
   private int capacity;
   private int batch = -1;
@@ -95,6 +104,8 @@ public final class Network implements AutoCloseable {
       throw e;
     }
     outputNode = spec.indexOf(spec.outputName());
+    choices = new NodeChoice[count];
+    Arrays.fill(choices, NodeChoice.DEFAULT);
     // Gradient routing, decided once: walking backward, the loss is the first consumer of the
     // output node, and the first consumer of any other node writes its gradient in place.
     viaScratch = new boolean[count][];
@@ -110,6 +121,162 @@ public final class Network implements AutoCloseable {
         }
       }
     }
+    planFusion();
+  }
+
+  /**
+   * What to run for one node: the convolution algorithm (null: the layer's default), and whether
+   * the node may absorb the ReLU that alone consumes it (conv/batchnorm/add/dense + ReLU in one
+   * pass) and, for a convolution whose only consumer is a batchnorm, fold that batchnorm into its
+   * weights during evaluation.
+   */
+  public record NodeChoice(Conv2d.Algorithm algorithm, boolean fuseActivation, boolean foldBatchNorm) {
+    /**
+     * The executor's defaults: the layer's own algorithm and ReLU fusion (exact: the same values
+     * as a separate ReLU); batchnorm folding off, because it changes evaluation results in the
+     * last bits and callers that compare against an unfused reference must opt in.
+     */
+    public static final NodeChoice DEFAULT = new NodeChoice(null, true, false);
+
+    /** This choice with another algorithm. */
+    public NodeChoice withAlgorithm(Conv2d.Algorithm a) {
+      return new NodeChoice(a, fuseActivation, foldBatchNorm);
+    }
+
+    /** This choice with batchnorm folding on or off. */
+    public NodeChoice withFoldBatchNorm(boolean fold) {
+      return new NodeChoice(algorithm, fuseActivation, fold);
+    }
+  }
+
+  /** Turns folding of batchnorm into the convolution before it on or off for every convolution (evaluation only). */
+  public void setBatchNormFolding(boolean fold) {
+    for (int i = 0; i < layers.length; i++) {
+      if (layers[i] instanceof Conv2d) {
+        choices[i] = choices[i].withFoldBatchNorm(fold);
+      }
+    }
+    closeActivations();
+    capacity = 0;
+    batch = -1;
+    planFusion();
+  }
+
+  /** The current choice for node {@code node}. */
+  public NodeChoice choice(String node) {
+    return choices[nodeIndex(node)];
+  }
+
+  /**
+   * Applies {@code choice} to {@code node}. Fusion changes which buffers nodes share, so the
+   * activations are reallocated at the next forward.
+   *
+   * @throws UserException if the node does not exist or the algorithm cannot compute it
+   */
+  public void choose(String node, NodeChoice choice) {
+    int i = nodeIndex(node);
+    if (choice.algorithm() != null) {
+      if (!(layers[i] instanceof Conv2d c)) {
+        throw new UserException("layer " + node + " is not a convolution; it has no algorithm to choose");
+      }
+      if (!Conv2d.supports(choice.algorithm(), c.geometry())) {
+        throw new UserException("convolution algorithm " + choice.algorithm() + " cannot compute layer "
+            + node + " (" + c.geometry() + ")");
+      }
+      c.setAlgorithm(choice.algorithm());
+    }
+    choices[i] = choice;
+    closeActivations();
+    capacity = 0;
+    batch = -1;
+    planFusion();
+  }
+
+  private int nodeIndex(String node) {
+    for (int i = 0; i < layers.length; i++) {
+      if (layers[i].name().equals(node)) {
+        return i;
+      }
+    }
+    throw new UserException("the model has no layer named " + node);
+  }
+
+  /** Names of nodes whose work another node's kernel does: fused ReLUs, and batchnorms folded in evaluation. */
+  public List<String> fusedNodes() {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < layers.length; i++) {
+      if (absorbedBy[i] >= 0 || foldedInto[i] >= 0) {
+        out.add(layers[i].name() + (absorbedBy[i] >= 0
+            ? " -> " + layers[absorbedBy[i]].name() : " -> " + layers[foldedInto[i]].name() + " (evaluation)"));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Decides, from the choices, which ReLUs their producer computes and which batchnorms their
+   * convolution folds in evaluation, and tells the layers. A node is fused only when its producer
+   * feeds nothing else and is not the network output, so no other reader sees the changed value.
+   */
+  private void planFusion() {
+    int count = layers.length;
+    int[] consumers = new int[count];
+    for (int[] src : sources) {
+      for (int j : src) {
+        if (j >= 0) {
+          consumers[j]++;
+        }
+      }
+    }
+    absorbedBy = new int[count];
+    foldTarget = new int[count];
+    foldedInto = new int[count];
+    Arrays.fill(absorbedBy, -1);
+    Arrays.fill(foldTarget, -1);
+    Arrays.fill(foldedInto, -1);
+    for (int i = 0; i < count; i++) {
+      setFusedActivation(layers[i], FusedActivation.IDENTITY);
+      if (layers[i] instanceof Conv2d c) {
+        c.setFoldedBatchNorm(null);
+      }
+    }
+    for (int r = 0; r < count; r++) {
+      if (!(layers[r] instanceof Activation a) || a.kind() != Op.RELU || sources[r].length != 1) {
+        continue;
+      }
+      int p = sources[r][0];
+      if (p < 0 || consumers[p] != 1 || p == outputNode || !choices[p].fuseActivation()
+          || !setFusedActivation(layers[p], FusedActivation.RELU)) {
+        continue;
+      }
+      absorbedBy[r] = p;
+    }
+    for (int b = 0; b < count; b++) {
+      if (!(layers[b] instanceof BatchNorm2d bn) || sources[b].length != 1) {
+        continue;
+      }
+      int c = sources[b][0];
+      if (c >= 0 && layers[c] instanceof Conv2d conv && consumers[c] == 1 && choices[c].foldBatchNorm()
+          && conv.fusedActivation() == FusedActivation.IDENTITY && bn.outputShape().length == 3) {
+        conv.setFoldedBatchNorm(bn);
+        foldTarget[c] = b;
+        foldedInto[b] = c;
+      }
+    }
+  }
+
+  /** Sets the fused activation of layers that have one; false for the others. */
+  private static boolean setFusedActivation(Layer layer, FusedActivation act) {
+    switch (layer) {
+      case Conv2d c -> c.setFusedActivation(act);
+      case BatchNorm2d b -> b.setFusedActivation(act);
+      case Add a -> a.setFusedActivation(act);
+      case Dense d -> d.setFusedActivation(act);
+      default -> {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Builds the network with PyTorch's default initialisation drawn from {@code seed}. */
@@ -163,11 +330,12 @@ public final class Network implements AutoCloseable {
     return Collections.unmodifiableList(Arrays.asList(layers));
   }
 
-  /** Uses {@code algorithm} for every convolution. */
+  /** Uses {@code algorithm} for every convolution (each must support it). */
   public void setConvAlgorithm(Conv2d.Algorithm algorithm) {
-    for (Layer l : layers) {
-      if (l instanceof Conv2d c) {
+    for (int i = 0; i < layers.length; i++) {
+      if (layers[i] instanceof Conv2d c) {
         c.setAlgorithm(algorithm);
+        choices[i] = choices[i].withAlgorithm(algorithm);
       }
     }
   }
@@ -184,7 +352,8 @@ public final class Network implements AutoCloseable {
       capacity = n;
       outputs = new Tensor[layers.length];
       for (int i = 0; i < layers.length; i++) {
-        outputs[i] = Tensor.zeros(batched(capacity, shapes[i]));
+        // A fused ReLU's output is its producer's, activated in place.
+        outputs[i] = absorbedBy[i] >= 0 ? outputs[absorbedBy[i]] : Tensor.zeros(batched(capacity, shapes[i]));
       }
       batch = -1;
     }
@@ -214,8 +383,16 @@ public final class Network implements AutoCloseable {
     }
     grads = new Tensor[layers.length];
     scratch = new Tensor[layers.length][];
+    // A producer that absorbed its ReLU takes the ReLU's gradient as its own (it masks it itself).
+    for (int i = layers.length - 1; i >= 0; i--) {
+      if (grads[i] == null) {
+        grads[i] = Tensor.zeros(batched(capacity, shapes[i]));
+      }
+      if (absorbedBy[i] >= 0) {
+        grads[absorbedBy[i]] = grads[i];
+      }
+    }
     for (int i = 0; i < layers.length; i++) {
-      grads[i] = Tensor.zeros(batched(capacity, shapes[i]));
       scratch[i] = new Tensor[sources[i].length];
       for (int k = 0; k < sources[i].length; k++) {
         if (viaScratch[i][k]) {
@@ -259,12 +436,22 @@ public final class Network implements AutoCloseable {
     long seedNow = stepSeedSet ? stepSeed : Rng.mix(seed, forwardCount);
     forwardCount++;
     stepSeedSet = false;
+    lastForwardFolded = false;
     for (int i = 0; i < layers.length; i++) {
       if (layers[i] instanceof Dropout d) {
         d.setSeed(Rng.mix(seedNow, i));
       }
+      if (absorbedBy[i] >= 0 || !training && foldedInto[i] >= 0) {
+        continue;
+      }
+      // In evaluation a convolution that folds its batchnorm writes the batchnorm's output.
+      Tensor out = outputViews[i];
+      if (!training && foldTarget[i] >= 0) {
+        out = outputViews[foldTarget[i]];
+        lastForwardFolded = true;
+      }
       long started = clock.getAsLong();
-      layers[i].forward(inputsOf(i), outputViews[i], training);
+      layers[i].forward(inputsOf(i), out, training);
       forwardNanos[i] += clock.getAsLong() - started;
     }
     return logitsView;
@@ -286,6 +473,10 @@ public final class Network implements AutoCloseable {
     if (input == null) {
       throw new IllegalStateException("backward before forward");
     }
+    if (lastForwardFolded) {
+      throw new IllegalStateException(
+          "backward after an evaluation forward that folded batchnorm into convolutions; run a training forward first");
+    }
     if (gradOutput.numel() != logitsView.numel()) {
       throw new IllegalArgumentException(
           "gradient " + gradOutput + " does not match the logits " + logitsView);
@@ -296,6 +487,11 @@ public final class Network implements AutoCloseable {
     ready[outputNode] = true;
     for (int i = layers.length - 1; i >= 0; i--) {
       if (!ready[i]) {
+        continue;
+      }
+      if (absorbedBy[i] >= 0) {
+        // The producer shares this gradient buffer and differentiates the ReLU itself.
+        ready[absorbedBy[i]] = true;
         continue;
       }
       Tensor[] gradIn = new Tensor[sources[i].length];
@@ -348,11 +544,7 @@ public final class Network implements AutoCloseable {
   }
 
   private static void addInto(Tensor dst, Tensor src) {
-    MemorySegment d = dst.segment();
-    MemorySegment s = src.segment();
-    for (long i = 0; i < dst.numel(); i++) {
-      d.setAtIndex(F32, i, d.getAtIndex(F32, i) + s.getAtIndex(F32, i));
-    }
+    ElementwiseKernels.addInto(dst.segment(), src.segment(), 0, dst.numel());
   }
 
   /** Whether the latest forward ran in training mode. */
@@ -445,15 +637,21 @@ public final class Network implements AutoCloseable {
   }
 
   private void closeActivations() {
-    for (Tensor t : outputs) {
-      if (t != null) {
-        t.close();
+    for (int i = 0; i < outputs.length; i++) {
+      if (outputs[i] != null && absorbedBy[i] < 0) {
+        outputs[i].close();
       }
     }
     outputs = new Tensor[0];
     if (grads != null) {
       for (int i = 0; i < grads.length; i++) {
-        grads[i].close();
+        boolean shared = false;
+        for (int j = 0; j < absorbedBy.length; j++) {
+          shared |= absorbedBy[j] == i;
+        }
+        if (!shared) {
+          grads[i].close();
+        }
         for (Tensor t : scratch[i]) {
           if (t != null) {
             t.close();

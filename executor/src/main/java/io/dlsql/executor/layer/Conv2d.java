@@ -68,6 +68,10 @@ public final class Conv2d extends Layer {
   private Tensor maskedGrad;
   /** Winograd's transformed weights U (36 x OC x C), when that algorithm runs. */
   private Tensor winogradWeights;
+  /** The batchnorm folded into evaluation forwards, and the folded weights and bias. */
+  private BatchNorm2d foldedBatchNorm;
+  private Tensor foldedWeight;
+  private Tensor foldedBias;
 
   /** Per chunk: im2col buffer, partial weight and bias gradients (chunk 0 writes the final ones). */
   private Tensor[] cols = new Tensor[0];
@@ -181,16 +185,59 @@ public final class Conv2d extends Layer {
     partialBiasGrads = newBias;
   }
 
+  /**
+   * Folds {@code bn} (this layer's only consumer) into evaluation: a forward with {@code training}
+   * false then computes {@code bn(conv(x))} with the batchnorm's activation, using weights {@code
+   * W * scale} and bias {@code b * scale + shift} per output channel. Null stops folding.
+   */
+  public void setFoldedBatchNorm(BatchNorm2d bn) {
+    if (bn != null && bn.outputShape()[0] != geometry.outChannels()) {
+      throw new IllegalArgumentException("batchnorm of " + bn.outputShape()[0] + " channels after "
+          + geometry.outChannels() + " output channels");
+    }
+    this.foldedBatchNorm = bn;
+    // Allocated with the choice, so evaluation forwards allocate nothing.
+    if (bn != null && foldedWeight == null) {
+      foldedWeight = Tensor.zeros(weight.shape());
+      foldedBias = Tensor.zeros(geometry.outChannels());
+    }
+  }
+
+  /** The batchnorm folded into evaluation, or null. */
+  public BatchNorm2d foldedBatchNorm() {
+    return foldedBatchNorm;
+  }
+
+  /** Writes the folded weights and bias from the batchnorm's current running statistics. */
+  private void foldWeights() {
+    float[] scale = foldedBatchNorm.inferenceScale();
+    float[] shift = foldedBatchNorm.inferenceShift();
+    long per = geometry.weightCount() / geometry.outChannels();
+    MemorySegment w = weight.segment();
+    MemorySegment fw = foldedWeight.segment();
+    for (int oc = 0; oc < geometry.outChannels(); oc++) {
+      ElementwiseKernels.scaleShift(w, oc * per, fw, oc * per, (int) per, scale[oc], 0f, FusedActivation.IDENTITY);
+      float b = bias == null ? 0f : bias.getFlat(oc);
+      foldedBias.setFlat(oc, b * scale[oc] + shift[oc]);
+    }
+  }
+
   // x: (N, C, H, W) -> y: (N, OC, OH, OW) = act(conv(x, W) + b)
   @Override
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     Tensor x = inputs[0];
     int n = x.dim(0);
-    MemorySegment b = bias == null ? null : bias.segment();
+    boolean fold = !training && foldedBatchNorm != null;
+    if (fold) {
+      foldWeights();
+    }
+    MemorySegment b = fold ? foldedBias.segment() : bias == null ? null : bias.segment();
+    MemorySegment ws = fold ? foldedWeight.segment() : weight.segment();
+    FusedActivation act = fold ? foldedBatchNorm.fusedActivation() : activation;
     MemorySegment y = output.segment();
     if (algorithm == Algorithm.DIRECT) {
-      DirectConv2d.forward(geometry, n, x.segment(), weight.segment(), b, y);
-      applyActivation(y, output.numel());
+      DirectConv2d.forward(geometry, n, x.segment(), ws, b, y);
+      applyActivation(act, y, 0, output.numel());
       return;
     }
     Parallel pool = Parallel.get();
@@ -198,32 +245,27 @@ public final class Conv2d extends Layer {
     long inSize = geometry.inputSize();
     long outSize = geometry.outputSize();
     MemorySegment xs = x.segment();
-    MemorySegment ws = weight.segment();
-    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights() : null;
+    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(ws) : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       switch (algorithm) {
-        case IM2COL -> Im2colConv2d.forward(geometry, to - from, xs, from * inSize, ws, b, activation,
+        case IM2COL -> Im2colConv2d.forward(geometry, to - from, xs, from * inSize, ws, b, act,
             cols[chunk].segment(), y, from * outSize);
-        case WINOGRAD -> WinogradConv2d.forward(geometry, to - from, xs, from * inSize, u, b, activation,
+        case WINOGRAD -> WinogradConv2d.forward(geometry, to - from, xs, from * inSize, u, b, act,
             cols[chunk].segment(), y, from * outSize);
         case DEPTHWISE -> {
           for (int img = from; img < to; img++) {
             DepthwiseConv2d.forwardImage(geometry, xs, img * inSize, ws, b, y, img * outSize);
           }
-          applyActivation(y, from * outSize, to * outSize);
+          applyActivation(act, y, from * outSize, to * outSize);
         }
         case DIRECT -> throw new IllegalStateException("direct convolution runs unsplit");
       }
     });
   }
 
-  /** Applies the fused activation in place over the whole output (kernels without an epilogue). */
-  private void applyActivation(MemorySegment y, long count) {
-    applyActivation(y, 0, count);
-  }
-
-  private void applyActivation(MemorySegment y, long from, long to) {
-    if (activation == FusedActivation.RELU) {
+  /** Applies {@code act} in place over [from, to) of the output (kernels without an epilogue). */
+  private static void applyActivation(FusedActivation act, MemorySegment y, long from, long to) {
+    if (act == FusedActivation.RELU) {
       ElementwiseKernels.relu(y, y, from, to);
     }
   }
@@ -259,7 +301,7 @@ public final class Conv2d extends Layer {
     MemorySegment dys = dy.segment();
     MemorySegment ys = output.segment();
     MemorySegment dxs = dx == null ? null : dx.segment();
-    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights() : null;
+    MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(weight.segment()) : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       MemorySegment dw = partialWeightGrads[chunk].segment();
       MemorySegment db = biasGrad == null ? null : partialBiasGrads[chunk].segment();
@@ -297,11 +339,11 @@ public final class Conv2d extends Layer {
    * per channel pair, negligible next to the convolution) so it never goes stale after an
    * optimizer step or a weight load.
    */
-  private MemorySegment transformedWeights() {
+  private MemorySegment transformedWeights(MemorySegment w) {
     if (winogradWeights == null) {
       winogradWeights = Tensor.zeros(Math.toIntExact(WinogradConv2d.transformedWeightsSize(geometry)));
     }
-    WinogradConv2d.transformWeights(geometry, weight.segment(), winogradWeights.segment());
+    WinogradConv2d.transformWeights(geometry, w, winogradWeights.segment());
     return winogradWeights.segment();
   }
 
@@ -334,6 +376,10 @@ public final class Conv2d extends Layer {
     }
     if (winogradWeights != null) {
       winogradWeights.close();
+    }
+    if (foldedWeight != null) {
+      foldedWeight.close();
+      foldedBias.close();
     }
     for (int c = 0; c < cols.length; c++) {
       cols[c].close();

@@ -4,11 +4,14 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Gemm;
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Fully connected layer {@code y = x W^T + b} with W (units, features) as in PyTorch; inputs that
@@ -25,6 +28,9 @@ public final class Dense extends Layer {
   private final Tensor weightGrad;
   private final Tensor bias;
   private final Tensor biasGrad;
+  private FusedActivation activation = FusedActivation.IDENTITY;
+  /** dy masked by the fused activation, kept for later batches. */
+  private Tensor maskedGrad;
 
   public Dense(String name, int features, int units, boolean hasBias) {
     super(name, new int[] {units});
@@ -42,6 +48,24 @@ public final class Dense extends Layer {
 
   public int units() {
     return units;
+  }
+
+  /** The activation fused into the output (a following ReLU), identity by default. */
+  public FusedActivation fusedActivation() {
+    return activation;
+  }
+
+  /** Fuses {@code act} into the output: the layer then computes {@code act(x W^T + b)}. */
+  public void setFusedActivation(FusedActivation act) {
+    this.activation = Objects.requireNonNull(act, "activation");
+  }
+
+  @Override
+  public void close() {
+    super.close();
+    if (maskedGrad != null) {
+      maskedGrad.close();
+    }
   }
 
   public Tensor weight() {
@@ -80,31 +104,45 @@ public final class Dense extends Layer {
       if (bias != null) {
         MemorySegment b = bias.segment();
         for (int r = from; r < to; r++) {
-          long row = (long) r * units;
-          for (int u = 0; u < units; u++) {
-            y.setAtIndex(F32, row + u, y.getAtIndex(F32, row + u) + b.getAtIndex(F32, u));
-          }
+          ElementwiseKernels.addBias(y, (long) r * units, b, units, activation);
         }
+      } else if (activation != FusedActivation.IDENTITY) {
+        ElementwiseKernels.relu(y, y, (long) from * units, (long) to * units);
       }
     });
   }
 
-  // Differentiates y = x W^T + b: dW (U, F) = dy^T x, db = column sums of dy, dx (N, F) = dy W.
+  // Differentiates y = act(x W^T + b): with dz = dy * act'(y), dW (U, F) = dz^T x, db = column
+  // sums of dz, dx (N, F) = dz W.
   @Override
   public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
     MemorySegment x = inputs[0].segment();
     MemorySegment dy = gradOutput.segment();
+    if (activation != FusedActivation.IDENTITY) {
+      if (maskedGrad == null || maskedGrad.numel() < gradOutput.numel()) {
+        if (maskedGrad != null) {
+          maskedGrad.close();
+        }
+        maskedGrad = Tensor.zeros(Math.toIntExact(gradOutput.numel()));
+      }
+      MemorySegment ys = output.segment();
+      MemorySegment g = gradOutput.segment();
+      MemorySegment masked = maskedGrad.segment();
+      Elementwise.forEach(gradOutput.numel(), (from, to) -> ElementwiseKernels.reluBackward(ys, g, masked, from, to));
+      dy = masked;
+    }
+    MemorySegment grad = dy;
     int n = inputs[0].dim(0);
     MemorySegment dw = weightGrad.segment();
     Parallel.get().forRange(units, MIN_ROWS_PER_CHUNK, (chunk, from, to) -> {
-      Gemm.sgemm(true, false, to - from, features, n, 1f, dy, from, units, x, 0, features,
+      Gemm.sgemm(true, false, to - from, features, n, 1f, grad, from, units, x, 0, features,
           0f, dw, (long) from * features, features);
       if (biasGrad != null) {
         MemorySegment db = biasGrad.segment();
         for (int u = from; u < to; u++) {
           float sum = 0f;
           for (int r = 0; r < n; r++) {
-            sum += dy.getAtIndex(F32, (long) r * units + u);
+            sum += grad.getAtIndex(F32, (long) r * units + u);
           }
           db.setAtIndex(F32, u, sum);
         }
@@ -116,7 +154,7 @@ public final class Dense extends Layer {
     MemorySegment dx = gradInputs[0].segment();
     MemorySegment w = weight.segment();
     Parallel.get().forRange(n, MIN_ROWS_PER_CHUNK, (chunk, from, to) ->
-        Gemm.sgemm(false, false, to - from, features, units, 1f, dy, (long) from * units, units,
+        Gemm.sgemm(false, false, to - from, features, units, 1f, grad, (long) from * units, units,
             w, 0, features, 0f, dx, (long) from * features, features));
   }
 }

@@ -191,6 +191,22 @@ public final class ElementwiseKernels {
     }
   }
 
+  /** y[yOff + i] = act(y[yOff + i] + b[i]) for i in [0, len): a dense layer's bias epilogue. */
+  public static void addBias(MemorySegment y, long yOff, MemorySegment b, int len, FusedActivation act) {
+    int i = 0;
+    boolean relu = act == FusedActivation.RELU;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        FloatVector v = load(y, yOff + i).add(load(b, i));
+        (relu ? v.max(zero) : v).intoMemorySegment(y, (yOff + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < len; i++) {
+      y.setAtIndex(F32, yOff + i, act.apply(y.getAtIndex(F32, yOff + i) + b.getAtIndex(F32, i)));
+    }
+  }
+
   /** dst[i] += src[i] for i in [from, to). */
   public static void addInto(MemorySegment dst, MemorySegment src, long from, long to) {
     add(dst, src, dst, FusedActivation.IDENTITY, from, to);
