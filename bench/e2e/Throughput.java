@@ -62,8 +62,15 @@ public final class Throughput {
         Sgd sgd = new Sgd(MOMENTUM, false, 0)) {
       net.useThreadCpuClock(cpu);
       if (a.containsKey("algorithm")) {
-        net.setConvAlgorithm(Conv2d.Algorithm.valueOf(a.get("algorithm").toUpperCase(Locale.ROOT)));
+        // Layers the algorithm cannot compute (1x1 or strided for Winograd) keep their default.
+        Conv2d.Algorithm algorithm = Conv2d.Algorithm.valueOf(a.get("algorithm").toUpperCase(Locale.ROOT));
+        for (var layer : net.layers()) {
+          if (layer instanceof Conv2d c && Conv2d.supports(algorithm, c.geometry())) {
+            net.choose(c.name(), net.choice(c.name()).withAlgorithm(algorithm));
+          }
+        }
       }
+      net.setBatchNormFolding(!a.containsKey("no-fold"));
       if (!only.equals("infer")) {
         SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(0);
         int[] labels = new int[batch];
