@@ -154,6 +154,38 @@ public record Codebook(int bits, LinkedHashMap<String, Coded> coded, LinkedHashM
     return out;
   }
 
+  /** The stored form: {@code codebook/<name>/centroids|indices|count} and {@code fp32/<name>}. */
+  public TensorArchive toArchive() {
+    TensorArchive a = new TensorArchive().putMetadata("method", "codebook").putMetadata("bits", Integer.toString(bits));
+    coded.forEach((name, c) -> {
+      a.put("codebook/" + name + "/centroids", c.centroids());
+      a.put("codebook/" + name + "/indices", c.packed());
+      a.put("codebook/" + name + "/count", new int[] {c.count()});
+    });
+    plain.forEach((name, v) -> a.put("fp32/" + name, v));
+    return a;
+  }
+
+  /** Reads {@link #toArchive()}'s form back. */
+  public static Codebook fromArchive(TensorArchive a) {
+    if (!"codebook".equals(a.metadata("method"))) {
+      throw new UserException("the stored compressed model is " + a.metadata("method") + ", not a codebook");
+    }
+    int bits = Integer.parseInt(a.metadata("bits"));
+    LinkedHashMap<String, Coded> coded = new LinkedHashMap<>();
+    LinkedHashMap<String, float[]> plain = new LinkedHashMap<>();
+    a.entries().forEach((k, v) -> {
+      if (k.startsWith("fp32/")) {
+        plain.put(k.substring("fp32/".length()), (float[]) v);
+      } else if (k.endsWith("/centroids")) {
+        String name = k.substring("codebook/".length(), k.length() - "/centroids".length());
+        String p = "codebook/" + name + "/";
+        coded.put(name, new Coded(a.floats(p + "centroids"), a.bytes(p + "indices"), a.ints(p + "count")[0]));
+      }
+    });
+    return new Codebook(bits, coded, plain);
+  }
+
   /** Packed indices, codebooks (fp32) and the fp32 rest. */
   public ModelSize size() {
     long bytes = 0;

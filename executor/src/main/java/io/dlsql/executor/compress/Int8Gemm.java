@@ -6,20 +6,20 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Integer matrix multiply {@code C[m x n] (int32) = A[m x k] (int8) * B[k x n] (int8)}, row-major
  * in memory segments, offsets and leading dimensions in elements. Operands are symmetric int8 in
- * [-127, 127] (quantizers never produce -128), which is what lets {@link Variant#INT16_PAIRS} sum
- * two products in 16 bits. The Vector API has no dot-product instruction (VNNI {@code vpdpbusd}),
- * so the fast variants widen: bytes to int32 lanes and multiply there ({@link Variant#INT32}), or
- * bytes to int16 lanes, multiply, add two k steps, then widen the sums to int32 ({@link
- * Variant#INT16_PAIRS}).
+ * [-127, 127] (quantizers never produce -128). The Vector API has no dot-product instruction (VNNI
+ * {@code vpdpbusd}/{@code vpdpwssd}), so the fast variant widens bytes to int32 lanes and
+ * multiplies there ({@link Variant#INT32}). That caps it below fp32: a 512-bit {@code vpmulld}
+ * issues at half the rate of a 512-bit FMA on this machine (AMD EPYC, AVX-512 double-pumped), so
+ * the int8 GEMM measured about 16 GOP/s against about 90 GFLOP/s for the fp32 GEMM on one thread.
+ * (A variant that multiplied in int16 lanes and widened pair sums ran at about 5 GOP/s, and its
+ * C2-compiled code crashed the JVM once; it was dropped.)
  */
 public final class Int8Gemm {
   private Int8Gemm() {}
@@ -29,9 +29,7 @@ public final class Int8Gemm {
     /** Variant 0: plain loops, int32 accumulation. */
     REFERENCE,
     /** Bytes sign-extended to int32 lanes, {@code acc += a * b} in int32 (vpmulld + vpaddd). */
-    INT32,
-    /** Bytes sign-extended to int16 lanes, two k steps multiplied and added in int16, widened once per pair. */
-    INT16_PAIRS
+    INT32
   }
 
   /** Largest magnitude of an operand: two products of it still fit a signed 16-bit sum. */
@@ -45,9 +43,6 @@ public final class Int8Gemm {
   private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
   private static final int L = INTS.length();
   private static final VectorSpecies<Byte> BYTES_FOR_INTS = ByteVector.SPECIES_128;
-  /** int16 lanes for {@link Variant#INT16_PAIRS}: twice as many as int32 lanes. */
-  private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_512;
-  private static final VectorSpecies<Byte> BYTES_FOR_SHORTS = ByteVector.SPECIES_256;
   /** Rows of A per register block: 4 rows x 2 vectors of int32 accumulators. */
   private static final int MR = 4;
 
@@ -73,7 +68,6 @@ public final class Int8Gemm {
     switch (variant) {
       case REFERENCE -> reference(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
       case INT32 -> int32Lanes(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
-      case INT16_PAIRS -> int16Pairs(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
     }
   }
 
@@ -147,71 +141,6 @@ public final class Int8Gemm {
     }
   }
 
-  /**
-   * Register block of {@link #MR} rows x 2 int32 vectors (one int16 vector of 2L columns): per
-   * pair of k steps, two B rows widened to int16, per row two int16 multiplies and one add (at most
-   * 2 * 127 * 127 = 32258, no overflow), then the sum widened to int32 in two halves and added.
-   */
-  private static void int16Pairs(
-      int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-      MemorySegment c, long cOff, int ldc) {
-    int kEven = k & ~1;
-    for (int j = 0; j < n; j += 2 * L) {
-      VectorMask<Byte> mask = BYTES_FOR_SHORTS.indexInRange(j, n);
-      boolean full = j + 2 * L <= n;
-      int i = 0;
-      for (; i + MR <= m; i += MR) {
-        IntVector c00 = IntVector.zero(INTS), c01 = IntVector.zero(INTS);
-        IntVector c10 = IntVector.zero(INTS), c11 = IntVector.zero(INTS);
-        IntVector c20 = IntVector.zero(INTS), c21 = IntVector.zero(INTS);
-        IntVector c30 = IntVector.zero(INTS), c31 = IntVector.zero(INTS);
-        long a0 = aOff + (long) i * lda;
-        for (int p = 0; p < k; p += 2) {
-          long row = bOff + (long) p * ldb + j;
-          ShortVector b0 = widenShort(full ? loadPair(b, row) : loadPair(b, row, mask));
-          boolean pair = p < kEven;
-          ShortVector b1 = pair ? widenShort(full ? loadPair(b, row + ldb) : loadPair(b, row + ldb, mask)) : null;
-          ShortVector s0 = pairSum(b0, b1, a, a0 + p, pair);
-          ShortVector s1 = pairSum(b0, b1, a, a0 + lda + p, pair);
-          ShortVector s2 = pairSum(b0, b1, a, a0 + 2L * lda + p, pair);
-          ShortVector s3 = pairSum(b0, b1, a, a0 + 3L * lda + p, pair);
-          c00 = c00.add(low(s0));
-          c01 = c01.add(high(s0));
-          c10 = c10.add(low(s1));
-          c11 = c11.add(high(s1));
-          c20 = c20.add(low(s2));
-          c21 = c21.add(high(s2));
-          c30 = c30.add(low(s3));
-          c31 = c31.add(high(s3));
-        }
-        long out = cOff + (long) i * ldc + j;
-        store(c00, c01, c, out, j, n);
-        store(c10, c11, c, out + ldc, j, n);
-        store(c20, c21, c, out + 2L * ldc, j, n);
-        store(c30, c31, c, out + 3L * ldc, j, n);
-      }
-      for (; i < m; i++) {
-        IntVector c0 = IntVector.zero(INTS), c1 = IntVector.zero(INTS);
-        long ai = aOff + (long) i * lda;
-        for (int p = 0; p < k; p += 2) {
-          long row = bOff + (long) p * ldb + j;
-          ShortVector b0 = widenShort(full ? loadPair(b, row) : loadPair(b, row, mask));
-          boolean pair = p < kEven;
-          ShortVector b1 = pair ? widenShort(full ? loadPair(b, row + ldb) : loadPair(b, row + ldb, mask)) : null;
-          ShortVector s = pairSum(b0, b1, a, ai + p, pair);
-          c0 = c0.add(low(s));
-          c1 = c1.add(high(s));
-        }
-        store(c0, c1, c, cOff + (long) i * ldc + j, j, n);
-      }
-    }
-  }
-
-  private static ShortVector pairSum(ShortVector b0, ShortVector b1, MemorySegment a, long at, boolean pair) {
-    ShortVector s = b0.mul((short) a.get(I8, at));
-    return pair ? s.add(b1.mul((short) a.get(I8, at + 1))) : s;
-  }
-
   private static ByteVector load(MemorySegment b, long at) {
     return ByteVector.fromMemorySegment(BYTES_FOR_INTS, b, at, ORDER);
   }
@@ -220,28 +149,8 @@ public final class Int8Gemm {
     return ByteVector.fromMemorySegment(BYTES_FOR_INTS, b, at, ORDER, mask);
   }
 
-  private static ByteVector loadPair(MemorySegment b, long at) {
-    return ByteVector.fromMemorySegment(BYTES_FOR_SHORTS, b, at, ORDER);
-  }
-
-  private static ByteVector loadPair(MemorySegment b, long at, VectorMask<Byte> mask) {
-    return ByteVector.fromMemorySegment(BYTES_FOR_SHORTS, b, at, ORDER, mask);
-  }
-
   private static IntVector widen(ByteVector v) {
     return (IntVector) v.convertShape(VectorOperators.B2I, INTS, 0);
-  }
-
-  private static ShortVector widenShort(ByteVector v) {
-    return (ShortVector) v.convertShape(VectorOperators.B2S, SHORTS, 0);
-  }
-
-  private static IntVector low(ShortVector s) {
-    return (IntVector) s.convertShape(VectorOperators.S2I, INTS, 0);
-  }
-
-  private static IntVector high(ShortVector s) {
-    return (IntVector) s.convertShape(VectorOperators.S2I, INTS, 1);
   }
 
   /** Stores two accumulator vectors covering columns {@code [j, j + 2L)}, masked past {@code n}. */

@@ -77,6 +77,26 @@ public record NarrowWeights(Format format, LinkedHashMap<String, short[]> values
     return InferenceModel.of(net);
   }
 
+  /** The stored form: metadata {@code method} = fp16 or bf16, one int16 array per state-dict entry. */
+  public TensorArchive toArchive() {
+    TensorArchive a = new TensorArchive().putMetadata("method", format.name().toLowerCase(java.util.Locale.ROOT));
+    values.forEach(a::put);
+    return a;
+  }
+
+  /** Reads {@link #toArchive()}'s form back. */
+  public static NarrowWeights fromArchive(TensorArchive a) {
+    Format f = switch (a.metadata("method")) {
+      case "fp16" -> Format.FP16;
+      case "bf16" -> Format.BF16;
+      default -> throw new io.dlsql.catalog.UserException(
+          "the stored compressed model is " + a.metadata("method") + ", not fp16 or bf16");
+    };
+    LinkedHashMap<String, short[]> v = new LinkedHashMap<>();
+    a.entries().forEach((k, s) -> v.put(k, (short[]) s));
+    return new NarrowWeights(f, v);
+  }
+
   /** Two bytes per value. */
   public ModelSize size() {
     long n = 0;

@@ -61,6 +61,44 @@ public final class QuantizedNetwork implements InferenceModel {
       return n;
     }
 
+    /** The stored form as an archive: {@code int8/<layer>/codes|weight_scales|bias|input_scale}, {@code fp32/<name>}. */
+    public TensorArchive toArchive() {
+      TensorArchive a = new TensorArchive().putMetadata("method", "int8");
+      layers.forEach((name, l) -> {
+        a.put("int8/" + name + "/codes", l.codes());
+        a.put("int8/" + name + "/weight_scales", l.weightScales());
+        if (l.bias() != null) {
+          a.put("int8/" + name + "/bias", l.bias());
+        }
+        a.put("int8/" + name + "/input_scale", new float[] {l.inputScale()});
+      });
+      floatWeights.forEach((name, v) -> a.put("fp32/" + name, v));
+      return a;
+    }
+
+    /** Reads {@link #toArchive()}'s form back; {@code spec} is the original (unfolded) spec. */
+    public static Int8Model fromArchive(NetworkSpec spec, TensorArchive a) {
+      if (!"int8".equals(a.metadata("method"))) {
+        throw new UserException("the stored compressed model is " + a.metadata("method") + ", not int8");
+      }
+      NetworkSpec folded = BatchNormFolding.foldedSpec(spec);
+      LinkedHashMap<String, Int8Layer> layers = new LinkedHashMap<>();
+      for (Node n : folded.nodes()) {
+        if (quantizable(n)) {
+          String p = "int8/" + n.name() + "/";
+          layers.put(n.name(), new Int8Layer(a.bytes(p + "codes"), a.floats(p + "weight_scales"),
+              a.has(p + "bias") ? a.floats(p + "bias") : null, a.floats(p + "input_scale")[0]));
+        }
+      }
+      LinkedHashMap<String, float[]> rest = new LinkedHashMap<>();
+      a.entries().forEach((k, v) -> {
+        if (k.startsWith("fp32/")) {
+          rest.put(k.substring("fp32/".length()), (float[]) v);
+        }
+      });
+      return new Int8Model(folded, layers, rest);
+    }
+
     /** The fp32 state dict of the folded spec the int8 codes stand for (codes times scales). */
     public LinkedHashMap<String, float[]> dequantizedWeights() {
       LinkedHashMap<String, float[]> out = new LinkedHashMap<>(floatWeights);

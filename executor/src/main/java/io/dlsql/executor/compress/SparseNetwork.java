@@ -165,6 +165,69 @@ public final class SparseNetwork implements InferenceModel {
     return new ModelSize("csr", values, bytes);
   }
 
+  /**
+   * The stored form of an unstructured-pruned state dict: each prunable weight as CSR ({@code
+   * csr/<name>/row_start}, {@code columns} (int16 when the columns fit), {@code values}) where that
+   * is smaller than dense, otherwise {@code fp32/<name>} like every other entry.
+   */
+  public static TensorArchive toArchive(NetworkSpec spec, Map<String, float[]> state) {
+    LinkedHashMap<String, int[]> shapes = spec.shapes();
+    Set<String> prunable = new LinkedHashSet<>(MagnitudePruning.prunableWeights(spec));
+    TensorArchive a = new TensorArchive().putMetadata("method", "csr");
+    state.forEach((name, v) -> {
+      if (prunable.contains(name)) {
+        int rows = shapes.get(name.substring(0, name.length() - ".weight".length()))[0];
+        CsrMatrix csr = CsrMatrix.fromDense(v, rows, v.length / rows);
+        if (csr.bytes() < (long) Float.BYTES * v.length) {
+          a.put("csr/" + name + "/row_start", csr.rowStart());
+          a.put("csr/" + name + "/values", csr.values());
+          if (csr.cols() <= 1 << Short.SIZE) {
+            short[] cols = new short[csr.nonZeros()];
+            for (int i = 0; i < cols.length; i++) {
+              cols[i] = (short) csr.columns()[i];
+            }
+            a.put("csr/" + name + "/columns", cols);
+          } else {
+            a.put("csr/" + name + "/columns", csr.columns());
+          }
+          a.put("csr/" + name + "/shape", new int[] {rows, v.length / rows});
+          return;
+        }
+      }
+      a.put("fp32/" + name, v);
+    });
+    return a;
+  }
+
+  /** The fp32 state dict (pruned weights as zeros) of {@link #toArchive}'s form. */
+  public static LinkedHashMap<String, float[]> stateFromArchive(TensorArchive a) {
+    if (!"csr".equals(a.metadata("method"))) {
+      throw new io.dlsql.catalog.UserException("the stored compressed model is " + a.metadata("method") + ", not csr");
+    }
+    LinkedHashMap<String, float[]> out = new LinkedHashMap<>();
+    a.entries().forEach((k, v) -> {
+      if (k.startsWith("fp32/")) {
+        out.put(k.substring("fp32/".length()), (float[]) v);
+      } else if (k.endsWith("/shape")) {
+        String name = k.substring("csr/".length(), k.length() - "/shape".length());
+        String p = "csr/" + name + "/";
+        int[] shape = a.ints(p + "shape");
+        Object raw = a.entries().get(p + "columns");
+        int[] cols;
+        if (raw instanceof short[] s) {
+          cols = new int[s.length];
+          for (int i = 0; i < s.length; i++) {
+            cols[i] = s[i] & 0xFFFF;
+          }
+        } else {
+          cols = a.ints(p + "columns");
+        }
+        out.put(name, new CsrMatrix(shape[0], shape[1], a.ints(p + "row_start"), cols, a.floats(p + "values")).toDense());
+      }
+    });
+    return out;
+  }
+
   /** The layers running sparse kernels. */
   public Set<String> sparseNodes() {
     return sparseNodes;
