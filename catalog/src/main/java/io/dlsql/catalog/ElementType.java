@@ -20,14 +20,25 @@ public enum ElementType {
     return byteSize;
   }
 
-  /** Parses an element type name case-insensitively; unknown names are a user mistake. */
+  /** The SQL spelling, as in {@code TENSOR(1, 28, 28) FLOAT}. */
+  public String sqlName() {
+    return this == FLOAT32 ? SQL_FLOAT : name();
+  }
+
+  private static final String SQL_FLOAT = "FLOAT";
+
+  /** Parses an element type name case-insensitively (FLOAT and FLOAT32 are the same); unknown names are a user mistake. */
   public static ElementType parse(String name) {
+    String n = name.trim();
+    if (n.equalsIgnoreCase(SQL_FLOAT)) {
+      return FLOAT32;
+    }
     for (ElementType t : values()) {
-      if (t.name().equalsIgnoreCase(name.trim())) {
+      if (t.name().equalsIgnoreCase(n)) {
         return t;
       }
     }
     throw new UserException(
-        "unknown tensor element type '" + name + "': expected UINT8 or FLOAT32");
+        "unknown tensor element type '" + name + "': expected UINT8 or FLOAT");
   }
 }

@@ -69,7 +69,7 @@ public record TensorType(int[] dims, ElementType elementType) implements ColumnT
     return "TENSOR("
         + Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining(", "))
         + ") "
-        + elementType.name();
+        + elementType.sqlName();
   }
 
   @Override

@@ -85,31 +85,94 @@ final class CalciteValues {
     };
   }
 
-  /** A value read from a JDBC result set ({@code getObject}) as the catalog expects it. */
-  static Object toCatalog(Object value, ColumnDef column) {
+  /**
+   * A value read from a JDBC result set ({@code getObject}) as the catalog column expects it; a
+   * value that does not convert is an error naming the column, the row and the value.
+   */
+  static Object toCatalog(Object value, ColumnDef column, long row) {
     if (value == null) {
       return null;
     }
     ColumnType type = column.type();
     if (type instanceof TensorType) {
-      if (value instanceof byte[]) {
-        return value;
-      }
-      if (value instanceof ByteString bs) {
-        return bs.getBytes();
-      }
-      throw new UserException("column '" + column.name() + "' is a tensor but got " + value.getClass().getSimpleName());
+      return tensorBytes(value, column.name(), row);
     }
     ScalarType s = (ScalarType) type;
-    return switch (s) {
-      case BOOLEAN -> value instanceof Boolean ? value : Boolean.valueOf(value.toString());
-      case INTEGER -> ((Number) value).intValue();
-      case BIGINT -> ((Number) value).longValue();
-      case REAL -> ((Number) value).floatValue();
-      case DOUBLE -> value instanceof BigDecimal d ? d.doubleValue() : ((Number) value).doubleValue();
-      case VARCHAR -> value.toString();
-      case DATE -> value instanceof java.sql.Date d ? d.toLocalDate() : value;
-      case TIMESTAMP -> value;
+    try {
+      return switch (s) {
+        case BOOLEAN -> switch (value) {
+          case Boolean b -> b;
+          case String text when text.equalsIgnoreCase("true") || text.equalsIgnoreCase("false") -> Boolean.valueOf(text);
+          default -> throw mismatch(value, column, row);
+        };
+        case INTEGER -> Math.toIntExact(wholeNumber(value, column, row));
+        case BIGINT -> wholeNumber(value, column, row);
+        case REAL -> (float) number(value, column, row);
+        case DOUBLE -> number(value, column, row);
+        case VARCHAR -> value instanceof byte[] || value instanceof ByteString ? failMismatch(value, column, row) : value.toString();
+        case DATE -> switch (value) {
+          case java.sql.Date d -> d.toLocalDate();
+          case LocalDate d -> d;
+          case String text -> LocalDate.parse(text.strip());
+          default -> throw mismatch(value, column, row);
+        };
+        case TIMESTAMP -> switch (value) {
+          case Timestamp t -> t;
+          case String text -> Timestamp.valueOf(text.strip());
+          default -> throw mismatch(value, column, row);
+        };
+      };
+    } catch (ArithmeticException | IllegalArgumentException | java.time.DateTimeException e) {
+      if (e instanceof UserException u) {
+        throw u;
+      }
+      throw mismatch(value, column, row);
+    }
+  }
+
+  /** A tensor value's bytes; anything but binary is an error. */
+  static byte[] tensorBytes(Object value, String column, long row) {
+    return switch (value) {
+      case byte[] bytes -> bytes;
+      case ByteString bs -> bs.getBytes();
+      default -> throw new UserException("column '" + column + "' holds tensors, but row " + row + " gives "
+          + describe(value) + "; tensors are binary values (the tensor's elements as little-endian bytes)");
+    };
+  }
+
+  private static long wholeNumber(Object value, ColumnDef column, long row) {
+    double d = number(value, column, row);
+    if (d != Math.rint(d) || Double.isInfinite(d)) {
+      throw mismatch(value, column, row);
+    }
+    return value instanceof Number n && !(value instanceof Double || value instanceof Float || value instanceof BigDecimal)
+        ? n.longValue()
+        : new BigDecimal(value.toString().strip()).longValueExact();
+  }
+
+  private static double number(Object value, ColumnDef column, long row) {
+    return switch (value) {
+      case Number n -> n.doubleValue();
+      case String text -> Double.parseDouble(text.strip());
+      default -> throw mismatch(value, column, row);
+    };
+  }
+
+  private static Object failMismatch(Object value, ColumnDef column, long row) {
+    throw mismatch(value, column, row);
+  }
+
+  private static UserException mismatch(Object value, ColumnDef column, long row) {
+    return new UserException("column '" + column.name() + "' is " + column.type().sqlName() + "; row " + row
+        + " gives " + describe(value) + ", which does not convert");
+  }
+
+  private static String describe(Object value) {
+    return switch (value) {
+      case String s -> "'" + s + "'";
+      case byte[] b -> "a binary value of " + b.length + " bytes";
+      case ByteString b -> "a binary value of " + b.length() + " bytes";
+      default -> value.toString();
     };
   }
 

@@ -47,7 +47,12 @@ class DlsqlStatement extends ForwardingStatement {
       }
       case Session.Outcome.Query(String rewritten, List<String> temporaries) -> {
         temporaryTables.addAll(temporaries);
-        boolean hasRows = delegate.execute(rewritten);
+        boolean hasRows;
+        try {
+          hasRows = delegate.execute(rewritten);
+        } catch (SQLException e) {
+          throw calciteError(e);
+        }
         if (hasRows) {
           resultSet = delegate.getResultSet();
         } else {
@@ -180,6 +185,20 @@ class DlsqlStatement extends ForwardingStatement {
       connection.session().dropTemporary(name);
     }
     temporaryTables.clear();
+  }
+
+  /** Calcite's error without its "Error while executing SQL ..." preamble, which repeats the SQL. */
+  static SQLException calciteError(SQLException e) {
+    String message = String.valueOf(e.getMessage());
+    final String preamble = "Error while executing SQL \"";
+    if (message.startsWith(preamble)) {
+      int end = message.indexOf("\": ", preamble.length());
+      if (end > 0) {
+        message = message.substring(end + 3);
+      }
+    }
+    String state = e.getSQLState() != null ? e.getSQLState() : Session.SQLSTATE_USER_ERROR;
+    return new SQLException(message, state, e);
   }
 
   static String abbreviate(String sql) {

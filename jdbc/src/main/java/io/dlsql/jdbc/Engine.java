@@ -92,6 +92,8 @@ public final class Engine {
       calciteProps.setProperty("quotedCasing", "UNCHANGED");
       calciteProps.setProperty("caseSensitive", "false");
       calciteProps.setProperty("typeSystem", DlsqlTypeSystem.class.getName() + "#INSTANCE");
+      // Literals of different lengths ('ann', 'cy') unify to VARCHAR instead of blank-padded CHAR.
+      calciteProps.setProperty("conformance", "PRAGMATIC_2003");
       Connection calcite = new org.apache.calcite.jdbc.Driver().connect("jdbc:calcite:", calciteProps);
       CalciteConnection cc = calcite.unwrap(CalciteConnection.class);
       SchemaPlus root = cc.getRootSchema();

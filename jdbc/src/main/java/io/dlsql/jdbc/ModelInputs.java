@@ -108,7 +108,8 @@ final class ModelInputs implements AutoCloseable {
     int n = 0;
     long rowBytes = -1;
     while (rs.next()) {
-      byte[] image = rs.getBytes(input + 1);
+      Object value = rs.getObject(input + 1);
+      byte[] image = value == null ? null : CalciteValues.tensorBytes(value, inputName, n + 1);
       if (image == null) {
         throw new UserException(statement + ": row " + (n + 1) + " has a NULL " + inputName);
       }
@@ -227,7 +228,7 @@ final class ModelInputs implements AutoCloseable {
    * The catalog table a query reads whole and unchanged ({@code SELECT * | columns FROM t}, no
    * filter, grouping, ordering or limit), so its tensors can be copied in bulk; else null.
    */
-  static String plainTableScan(SqlNode query, Catalog catalog) {
+  static String plainTableScan(SqlNode query, Catalog catalog, List<String> required) {
     if (!(query instanceof SqlSelect select) || !(select.getFrom() instanceof SqlIdentifier from)
         || select.getWhere() != null || select.getGroup() != null || select.getHaving() != null
         || select.getOrderList() != null && !select.getOrderList().isEmpty()
@@ -235,10 +236,20 @@ final class ModelInputs implements AutoCloseable {
         || select.getWindowList() != null && !select.getWindowList().isEmpty()) {
       return null;
     }
+    boolean star = false;
+    List<String> selected = new ArrayList<>();
     for (SqlNode item : select.getSelectList()) {
       if (!(item instanceof SqlIdentifier id) || !(id.isStar() || id.isSimple())) {
         return null;
       }
+      star |= id.isStar();
+      if (id.isSimple()) {
+        selected.add(id.getSimple().toLowerCase(java.util.Locale.ROOT));
+      }
+    }
+    // Without the columns the model needs, the row path reports what is missing.
+    if (!star && !selected.containsAll(required)) {
+      return null;
     }
     String table;
     try {

@@ -188,10 +188,10 @@ final class ModelStatements {
     Map<String, int[]> shapes = spec.shapes();
     Map<String, Long> parameters = new LinkedHashMap<>();
     try (Network network = Network.build(spec, DEFINITION_SEED)) {
-      network.shapes().forEach((param, shape) -> {
-        String node = param.substring(0, param.lastIndexOf('.'));
-        parameters.merge(node, Arrays.stream(shape).asLongStream().reduce(1, (a, b) -> a * b), Long::sum);
-      });
+      for (var p : network.parameters()) {
+        String node = p.name().substring(0, p.name().lastIndexOf('.'));
+        parameters.merge(node, Arrays.stream(p.value().shape()).asLongStream().reduce(1, (a, b) -> a * b), Long::sum);
+      }
     }
     ResultRows.Builder rows = ResultRows.builder()
         .column("position", SqlTypeName.INTEGER)
@@ -221,9 +221,10 @@ final class ModelStatements {
     return sb.append(")").toString();
   }
 
+  /** Attributes in name order, so the text is the same whatever map the spec holds them in. */
   private static String attributes(Map<String, Object> attrs) {
     StringBuilder sb = new StringBuilder();
-    attrs.forEach((k, v) -> {
+    new java.util.TreeMap<>(attrs).forEach((k, v) -> {
       if (!sb.isEmpty()) {
         sb.append(", ");
       }

@@ -26,6 +26,7 @@ import io.dlsql.planner.physical.PhysicalPlan;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.calcite.sql.SqlNode;
 import org.apache.calcite.sql.type.SqlTypeName;
@@ -90,7 +91,7 @@ final class Planning {
 
   /** Rows in the training query, without loading its images. */
   private long countRows(SqlNode query, Execution execution) throws SQLException {
-    String table = ModelInputs.plainTableScan(query, session.catalog());
+    String table = ModelInputs.plainTableScan(query, session.catalog(), List.of());
     if (table != null) {
       return session.catalog().table(table).orElseThrow().rowCount();
     }

@@ -47,7 +47,7 @@ import org.apache.calcite.sql.parser.SqlParseException;
  */
 final class Session {
   /** SQLSTATE for a user error in the statement (syntax or access rule violation). */
-  private static final String SQLSTATE_USER_ERROR = "42000";
+  static final String SQLSTATE_USER_ERROR = "42000";
   private static final String SQLSTATE_SYNTAX_ERROR = "42601";
   private static final String SQLSTATE_CANCELLED = "57014";
 
@@ -62,6 +62,13 @@ final class Session {
     /** Standard SQL for Calcite, with the temporary tables it reads. */
     record Query(String sql, List<String> temporaries) implements Outcome {}
   }
+
+  /** What SET accepts: the planner's switches. */
+  static final List<String> SETTINGS = List.of(
+      io.dlsql.planner.PlannerSettings.PLANNER, io.dlsql.planner.PlannerSettings.CONV_ALGORITHM,
+      io.dlsql.planner.PlannerSettings.LAYOUT, io.dlsql.planner.PlannerSettings.FUSION,
+      io.dlsql.planner.PlannerSettings.CHECKPOINTING, io.dlsql.planner.PlannerSettings.THREADS,
+      io.dlsql.planner.PlannerSettings.PRECISION);
 
   private final Engine engine;
   private final Connection calcite;
@@ -134,8 +141,12 @@ final class Session {
     int expecting = message.indexOf("Was expecting");
     String head = (expecting > 0 ? message.substring(0, expecting) : message).strip();
     var pos = e.getPos();
-    String where = pos == null ? "" : "line " + pos.getLineNum() + ", column " + pos.getColumnNum() + ": ";
-    return "Syntax error at " + where + head.replaceAll("\\s+", " ");
+    if (pos == null) {
+      return "Syntax error: " + head.replaceAll("\\s+", " ");
+    }
+    String at = "line " + pos.getLineNum() + ", column " + pos.getColumnNum();
+    head = head.replace(" at " + at + ".", "").replace(" at " + at, "");
+    return "Syntax error at " + at + ": " + head.replaceAll("\\s+", " ");
   }
 
   private Outcome dispatch(SqlNode node, String sql, Execution execution) throws SQLException {
@@ -157,7 +168,9 @@ final class Session {
       default -> {
         if (node.getKind().belongsTo(SqlKind.QUERY) || node.getKind() == SqlKind.EXPLAIN) {
           TableExpressions.Rewritten rewritten = new TableExpressions(this, execution).rewrite(node);
-          yield new Outcome.Query(unparse(rewritten.node()), rewritten.temporaries());
+          // Untouched SQL goes to Calcite as written, so its error positions are the user's.
+          String text = rewritten.temporaries().isEmpty() ? stripTerminator(sql) : unparse(rewritten.node());
+          yield new Outcome.Query(text, rewritten.temporaries());
         }
         throw new UserException(
             node.getKind().lowerName.replace('_', ' ').toUpperCase(Locale.ROOT) + " statements are not supported");
@@ -167,6 +180,9 @@ final class Session {
 
   private Outcome set(SqlSetOption option) {
     String name = option.getName().toString().toLowerCase(Locale.ROOT);
+    if (!SETTINGS.contains(name)) {
+      throw new UserException("unknown setting '" + name + "'; settings are " + String.join(", ", SETTINGS));
+    }
     if (option.getValue() == null) {
       settings.remove(name);
     } else {
@@ -276,7 +292,11 @@ final class Session {
     try {
       ResultSet rs = statement.executeQuery(unparse(rewritten.node()));
       return new QueryRun(statement, rs, rewritten.temporaries());
-    } catch (SQLException | RuntimeException e) {
+    } catch (SQLException e) {
+      statement.close();
+      rewritten.temporaries().forEach(this::dropTemporary);
+      throw DlsqlStatement.calciteError(e);
+    } catch (RuntimeException e) {
       statement.close();
       rewritten.temporaries().forEach(this::dropTemporary);
       throw e;
@@ -289,7 +309,7 @@ final class Session {
    */
   ModelInputs modelInputs(SqlNode query, io.dlsql.catalog.ModelInfo model, Execution execution, String statement)
       throws SQLException {
-    String table = ModelInputs.plainTableScan(query, catalog());
+    String table = ModelInputs.plainTableScan(query, catalog(), List.of(model.inputName(), model.labelColumn()));
     if (table != null) {
       return ModelInputs.loadTable(catalog(), table, model, true, execution, statement);
     }

@@ -56,7 +56,7 @@ final class SystemSchema extends AbstractSchema {
   }
 
   static List<ResultRows.Column> tablesColumns() {
-    return columns("name", SqlTypeName.VARCHAR, "columns", SqlTypeName.INTEGER, "rows", SqlTypeName.BIGINT,
+    return columns("name", SqlTypeName.VARCHAR, "column_count", SqlTypeName.INTEGER, "row_count", SqlTypeName.BIGINT,
         "bytes_on_disk", SqlTypeName.BIGINT, "created", SqlTypeName.TIMESTAMP);
   }
 
@@ -70,7 +70,7 @@ final class SystemSchema extends AbstractSchema {
 
   private static List<ResultRows.Column> columnsColumns() {
     return columns("table_name", SqlTypeName.VARCHAR, "column_name", SqlTypeName.VARCHAR,
-        "ordinal", SqlTypeName.INTEGER, "type", SqlTypeName.VARCHAR, "nullable", SqlTypeName.BOOLEAN);
+        "ordinal_position", SqlTypeName.INTEGER, "type", SqlTypeName.VARCHAR, "nullable", SqlTypeName.BOOLEAN);
   }
 
   private static List<Object[]> columnsRows(Catalog catalog) {

@@ -61,6 +61,9 @@ final class TableStatements {
     if (exists && !create.replace()) {
       throw new UserException("table '" + name + "' already exists (use CREATE OR REPLACE TABLE to replace it)");
     }
+    if (catalog().model(name).isPresent()) {
+      throw new UserException("'" + name + "' is already the name of a model");
+    }
     if (create.query().isEmpty()) {
       List<ColumnDef> columns = new ArrayList<>();
       for (SqlColumnDeclaration c : create.columns()) {
@@ -103,7 +106,9 @@ final class TableStatements {
     List<ColumnDef> columns = new ArrayList<>();
     for (int c = 1; c <= count; c++) {
       String name = names.isEmpty() ? run.columnNames().get(c - 1) : names.get(c - 1).name();
-      ColumnType type = CalciteValues.columnType(name, md.getColumnType(c), md.getColumnTypeName(c), run.tensorType(c - 1));
+      ColumnType type = !names.isEmpty() && names.get(c - 1).dataType() != null
+          ? columnType(names.get(c - 1))
+          : CalciteValues.columnType(name, md.getColumnType(c), md.getColumnTypeName(c), run.tensorType(c - 1));
       columns.add(ColumnDef.of(name, type));
     }
     return columns;
@@ -124,8 +129,7 @@ final class TableStatements {
         for (int c = 0; c < count; c++) {
           int target = targets == null ? c : targets[c];
           ColumnDef column = columns.get(target);
-          Object value = column.type() instanceof TensorType ? rs.getBytes(c + 1) : rs.getObject(c + 1);
-          row[target] = CalciteValues.toCatalog(value, column);
+          row[target] = CalciteValues.toCatalog(rs.getObject(c + 1), column, rows + 1);
         }
         writer.appendRow(row);
         if ((++rows & CANCEL_CHECK_MASK) == 0) {
@@ -194,8 +198,8 @@ final class TableStatements {
   ResultRows show() {
     ResultRows.Builder rows = ResultRows.builder()
         .column("name", SqlTypeName.VARCHAR)
-        .column("columns", SqlTypeName.INTEGER)
-        .column("rows", SqlTypeName.BIGINT)
+        .column("column_count", SqlTypeName.INTEGER)
+        .column("row_count", SqlTypeName.BIGINT)
         .column("bytes_on_disk", SqlTypeName.BIGINT);
     for (TableInfo t : catalog().tables()) {
       rows.row(t.name(), t.columns().size(), t.rowCount(), t.bytesOnDisk());

@@ -91,7 +91,9 @@ final class Training {
           throw new UserException("TRAIN MODEL " + name + ": the interrupted run already completed "
               + resumeFrom.epochsCompleted() + " of " + opts.epochs() + " epochs; ask for more epochs to resume");
         }
-      } else if (info.status() == ModelStatus.TRAINED && !reset) {
+      } else if (reset) {
+        epochsBefore = 0;
+      } else if (info.status() == ModelStatus.TRAINED) {
         network.loadStateDict(ModelStatements.floats(catalog().loadWeights(name)));
       }
       final String run0 = runId;
@@ -126,13 +128,14 @@ final class Training {
         trained = new Trainer().fit(network, data.dataset(), null, opts, listener, execution::isCancelled, resumeFrom);
       } catch (TrainingDivergedException e) {
         int good = e.lastGoodEpoch();
+        String what = "TRAIN MODEL " + name + ": the loss became " + e.loss() + " in epoch " + (before + e.epoch())
+            + ", batch " + e.batch() + "; training stopped and ";
+        String advice = ". Lower learning_rate or set clip_norm.";
         if (good >= 1 && e.lastGoodState() != null) {
           save(info, e.lastGoodState().weights(), e.lastGoodState().weightShapes(), before + good, null, spec);
-          throw new UserException(e.getMessage() + "; training stopped and model '" + name
-              + "' keeps the weights of epoch " + (before + good), e);
+          throw new UserException(what + "model '" + name + "' keeps the weights of epoch " + (before + good) + advice, e);
         }
-        throw new UserException(e.getMessage() + "; training stopped before completing an epoch, model '" + name
-            + "' is unchanged (lower the learning rate)", e);
+        throw new UserException(what + "model '" + name + "' is unchanged" + advice, e);
       }
       var history = trained.history();
       Double lastLoss = history.isEmpty() ? info.lastTrainLoss() : history.getLast().trainLoss();
