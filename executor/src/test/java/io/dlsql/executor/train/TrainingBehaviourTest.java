@@ -27,14 +27,14 @@ class TrainingBehaviourTest {
   private Gemm.Variant gemm;
 
   /**
-   * Bit-identical runs need every kernel to round the same way each time. The reference GEMM
-   * does; the vector GEMM's small transposed-B path sums with {@code reduceLanes(ADD)}, whose
-   * order differs between the interpreter and C2, so these tests pin the reference variant.
+   * Bit-identical runs need every kernel to round the same way each time. Both GEMM variants fix
+   * their summation order, so each test runs with the variant the build selects (the vector one
+   * by default, the reference one with {@code -Ddlsql.kernels=reference}); the variant is
+   * restored afterwards in case a test changed it.
    */
   @BeforeEach
-  void pinReferenceGemm() {
+  void rememberGemm() {
     gemm = Gemm.variant();
-    Gemm.setVariant(Gemm.Variant.REFERENCE);
   }
 
   @AfterEach
