@@ -1,6 +1,7 @@
 package io.dlsql.executor.layer;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.conv.ConvCost;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.DepthwiseConv2d;
 import io.dlsql.executor.kernel.conv.DirectConv2d;
@@ -42,6 +43,31 @@ public final class Conv2d extends Layer {
    */
   public static double accuracyFactor(Algorithm algorithm) {
     return algorithm == Algorithm.WINOGRAD ? WinogradConv2d.ACCURACY_FACTOR : 1;
+  }
+
+  /**
+   * What {@code algorithm} costs on a batch of {@code batch} images of {@code geometry}: FLOPs,
+   * bytes moved and workspace, forward and backward (the planner's cost inputs). Direct
+   * algorithms move only inputs, outputs and weights; im2col adds its lowered matrix written and
+   * read; Winograd counts its 36 GEMMs, its transforms and its transformed tiles.
+   *
+   * @throws IllegalArgumentException if the algorithm cannot compute the geometry
+   */
+  public static ConvCost cost(Algorithm algorithm, ConvGeometry geometry, int batch) {
+    if (!supports(algorithm, geometry)) {
+      throw new IllegalArgumentException(algorithm + " cannot compute " + geometry);
+    }
+    long flops = 2 * geometry.macsPerImage() * batch;
+    long io = (long) batch * (geometry.inputSize() + geometry.outputSize()) + geometry.weightCount();
+    return switch (algorithm) {
+      case DIRECT, DEPTHWISE -> new ConvCost(flops, 2 * flops, Float.BYTES * io, 2 * Float.BYTES * io, 0, 0);
+      case IM2COL -> {
+        long lowered = (long) batch * Im2colConv2d.extraTrafficPerImage(geometry);
+        yield new ConvCost(flops, 2 * flops, Float.BYTES * (io + lowered),
+            Float.BYTES * (2 * io + 2 * lowered), Float.BYTES * Im2colConv2d.workspaceSize(geometry), 0);
+      }
+      case WINOGRAD -> WinogradConv2d.cost(geometry, batch);
+    };
   }
 
   /** Whether {@code algorithm} can compute {@code geometry}. */

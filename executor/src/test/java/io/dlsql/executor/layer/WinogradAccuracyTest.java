@@ -59,6 +59,13 @@ class WinogradAccuracyTest {
             errors[algorithm.ordinal()][0], errors[algorithm.ordinal()][1], errors[algorithm.ordinal()][2]);
       }
     }
+    // The planner's cost inputs: Winograd does about a quarter of the GEMM work plus transforms.
+    var direct0 = Conv2d.cost(Conv2d.Algorithm.DIRECT, ConvAlgorithmTest.geometry(p), p.n());
+    var winograd0 = Conv2d.cost(Conv2d.Algorithm.WINOGRAD, ConvAlgorithmTest.geometry(p), p.n());
+    var im2col0 = Conv2d.cost(Conv2d.Algorithm.IM2COL, ConvAlgorithmTest.geometry(p), p.n());
+    assertTrue(winograd0.forwardFlops() < 0.6 * direct0.forwardFlops(), "winograd flops " + winograd0);
+    assertTrue(im2col0.forwardBytes() > direct0.forwardBytes() && im2col0.workspaceBytesPerThread() > 0);
+    assertTrue(winograd0.layerWorkspaceBytes() == 36L * 32 * 32 * Float.BYTES);
     double[] im2col = errors[Conv2d.Algorithm.IM2COL.ordinal()];
     double[] direct = errors[Conv2d.Algorithm.DIRECT.ordinal()];
     double[] winograd = errors[Conv2d.Algorithm.WINOGRAD.ordinal()];

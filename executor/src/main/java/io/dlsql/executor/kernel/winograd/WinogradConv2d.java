@@ -3,6 +3,7 @@ package io.dlsql.executor.kernel.winograd;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Gemm;
+import io.dlsql.executor.kernel.conv.ConvCost;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import java.lang.foreign.MemorySegment;
@@ -87,6 +88,28 @@ public final class WinogradConv2d {
   public static double multiplyFactor(ConvGeometry g) {
     double tiles = (double) tilesPerImage(g) * POINTS;
     return tiles / ((double) g.outPixels() * KERNEL * KERNEL);
+  }
+
+  /** Operations of one input or adjoint output transform of a tile and channel: twelve 1-D transforms of ~12. */
+  static final int INPUT_TRANSFORM_FLOPS = 144;
+  /** Operations of one output transform (or adjoint input transform) of a tile and channel. */
+  static final int OUTPUT_TRANSFORM_FLOPS = 100;
+
+  /** The cost of {@code batch} images: 36 GEMMs plus the transforms, and the transformed data moved. */
+  public static ConvCost cost(ConvGeometry g, int batch) {
+    long tiles = (long) batch * tilesPerImage(g);
+    long c = g.inChannels();
+    long oc = g.outChannels();
+    long gemm = 2L * POINTS * tiles * c * oc;
+    long forward = gemm + tiles * (c * INPUT_TRANSFORM_FLOPS + oc * OUTPUT_TRANSFORM_FLOPS);
+    // Backward: Q and V transforms, the weight-gradient GEMMs and the input-gradient GEMMs, B P B^T.
+    long backward = 2 * gemm + tiles * (oc * INPUT_TRANSFORM_FLOPS + c * (INPUT_TRANSFORM_FLOPS + OUTPUT_TRANSFORM_FLOPS));
+    long io = (long) batch * (g.inputSize() + g.outputSize()) + g.weightCount();
+    long transformed = 2L * POINTS * tiles * (c + oc);
+    return new ConvCost(forward, backward,
+        Float.BYTES * (io + transformed), Float.BYTES * (2 * io + 2 * transformed),
+        Float.BYTES * (workspaceSize(g) + weightGradientWorkspaceSize(g)),
+        Float.BYTES * transformedWeightsSize(g));
   }
 
   /** U[p][oc][c] = (G w[oc][c] G^T)[p] for the 36 points p. */
