@@ -14,12 +14,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Integer matrix multiply {@code C[m x n] (int32) = A[m x k] (int8) * B[k x n] (int8)}, row-major
  * in memory segments, offsets and leading dimensions in elements. Operands are symmetric int8 in
  * [-127, 127] (quantizers never produce -128). The Vector API has no dot-product instruction (VNNI
- * {@code vpdpbusd}/{@code vpdpwssd}), so the fast variant widens bytes to int32 lanes and
- * multiplies there ({@link Variant#INT32}). That caps it below fp32: a 512-bit {@code vpmulld}
- * issues at half the rate of a 512-bit FMA on this machine (AMD EPYC, AVX-512 double-pumped), so
- * the int8 GEMM measured about 16 GOP/s against about 90 GFLOP/s for the fp32 GEMM on one thread.
- * (A variant that multiplied in int16 lanes and widened pair sums ran at about 5 GOP/s, and its
- * C2-compiled code crashed the JVM once; it was dropped.)
+ * {@code vpdpbusd}/{@code vpdpwssd}), so {@link Variant#INT32} widens bytes to int32 lanes and
+ * multiplies there. That caps it far below fp32: a 512-bit {@code vpmulld} issues at half the rate
+ * of a 512-bit FMA on this machine (AMD EPYC, AVX-512 double-pumped), and the kernel measured
+ * 10-16 GOP/s against 70-90 GFLOP/s for the fp32 GEMM on one thread. {@link Variant#FP32_EXACT}
+ * (the default) runs the same integer arithmetic exactly on the FMA units and measured 62 GOP/s
+ * against 68 GFLOP/s (64 x 196 x 800, the convnet's second convolution). (A variant that multiplied
+ * in int16 lanes and widened pair sums ran at about 5 GOP/s, and its C2-compiled code crashed the
+ * JVM once; it was dropped.)
  */
 public final class Int8Gemm {
   private Int8Gemm() {}
@@ -29,11 +31,24 @@ public final class Int8Gemm {
     /** Variant 0: plain loops, int32 accumulation. */
     REFERENCE,
     /** Bytes sign-extended to int32 lanes, {@code acc += a * b} in int32 (vpmulld + vpaddd). */
-    INT32
+    INT32,
+    /**
+     * The codes widened to fp32 and multiplied by the fp32 GEMM ({@link Gemm#sgemm}) in blocks of
+     * at most {@link #EXACT_K} steps: every partial sum is an integer below 2^24, so each block is
+     * exact whatever the summation order, and blocks are added in int32. The same integers as
+     * {@link #REFERENCE}, at the speed of the FMA units.
+     */
+    FP32_EXACT
   }
 
-  /** Largest magnitude of an operand: two products of it still fit a signed 16-bit sum. */
+  /** Largest magnitude of an operand (symmetric quantizers never produce -128). */
   public static final int MAX_MAGNITUDE = 127;
+
+  /**
+   * Most k steps whose int8 products can be summed in fp32 without rounding: {@code EXACT_K *
+   * 127^2 < 2^24}.
+   */
+  static final int EXACT_K = (1 << 24) / (MAX_MAGNITUDE * MAX_MAGNITUDE);
 
   private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
   private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
@@ -48,7 +63,7 @@ public final class Int8Gemm {
 
   /** The variant that matches the GEMM switch: {@link Variant#REFERENCE} when kernels are scalar. */
   public static Variant defaultVariant() {
-    return Gemm.variant() == Gemm.Variant.REFERENCE ? Variant.REFERENCE : Variant.INT32;
+    return Gemm.variant() == Gemm.Variant.REFERENCE ? Variant.REFERENCE : Variant.FP32_EXACT;
   }
 
   /**
@@ -68,6 +83,7 @@ public final class Int8Gemm {
     switch (variant) {
       case REFERENCE -> reference(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
       case INT32 -> int32Lanes(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+      case FP32_EXACT -> fp32Exact(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
     }
   }
 
@@ -138,6 +154,64 @@ public final class Int8Gemm {
         }
         store(c0, c1, c, cOff + (long) i * ldc + j, j, n);
       }
+    }
+  }
+
+  /** Per thread: A and B widened to fp32, and one block's fp32 product. */
+  private static final ThreadLocal<float[][]> EXACT_SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+  private static void fp32Exact(
+      int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+      MemorySegment c, long cOff, int ldc) {
+    float[][] scratch = EXACT_SCRATCH.get();
+    int block = Math.min(k, EXACT_K);
+    float[] fa = grow(scratch, 0, m * block);
+    float[] fb = grow(scratch, 1, block * n);
+    float[] fc = grow(scratch, 2, m * n);
+    MemorySegment sa = MemorySegment.ofArray(fa);
+    MemorySegment sb = MemorySegment.ofArray(fb);
+    MemorySegment sc = MemorySegment.ofArray(fc);
+    if (k == 0) {
+      for (int i = 0; i < m; i++) {
+        c.asSlice((cOff + (long) i * ldc) * Integer.BYTES, (long) n * Integer.BYTES).fill((byte) 0);
+      }
+      return;
+    }
+    for (int p0 = 0; p0 < k; p0 += block) {
+      int kb = Math.min(block, k - p0);
+      for (int i = 0; i < m; i++) {
+        widenRow(a, aOff + (long) i * lda + p0, fa, i * kb, kb);
+      }
+      for (int p = 0; p < kb; p++) {
+        widenRow(b, bOff + (long) (p0 + p) * ldb, fb, p * n, n);
+      }
+      Gemm.sgemm(false, false, m, n, kb, 1f, sa, 0, kb, sb, 0, n, 0f, sc, 0, n);
+      for (int i = 0; i < m; i++) {
+        long row = cOff + (long) i * ldc;
+        for (int j = 0; j < n; j++) {
+          int v = (int) fc[i * n + j];
+          c.setAtIndex(I32, row + j, p0 == 0 ? v : c.getAtIndex(I32, row + j) + v);
+        }
+      }
+    }
+  }
+
+  private static float[] grow(float[][] scratch, int slot, int size) {
+    if (scratch[slot].length < size) {
+      scratch[slot] = new float[size];
+    }
+    return scratch[slot];
+  }
+
+  /** dst[at, at + count) = the int8 values at src[from, from + count) as floats. */
+  private static void widenRow(MemorySegment src, long from, float[] dst, int at, int count) {
+    int j = 0;
+    for (; j + L <= count; j += L) {
+      ((jdk.incubator.vector.FloatVector) load(src, from + j).convertShape(VectorOperators.B2F,
+          jdk.incubator.vector.FloatVector.SPECIES_512, 0)).intoArray(dst, at + j);
+    }
+    for (; j < count; j++) {
+      dst[at + j] = src.get(I8, from + j);
     }
   }
 

@@ -228,6 +228,11 @@ public final class QuantizedNetwork implements InferenceModel {
     return model.bytes();
   }
 
+  /** Size accounting of the stored model (the payload of {@link Int8Model#toArchive()}). */
+  public ModelSize size() {
+    return new ModelSize("int8", model.parameterCount(), model.bytes());
+  }
+
   @Override
   public void close() {
     executor.close();

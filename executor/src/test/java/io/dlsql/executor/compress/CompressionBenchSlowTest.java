@@ -40,9 +40,13 @@ class CompressionBenchSlowTest {
           for (int round = 0; round < 2; round++) {
             Inference.Timing f = Inference.time(fp32, data, BATCH, WARMUP, BATCHES);
             System.out.printf("%s fp32: %.1f images/s%n", arch, f.imagesPerSecond());
-            Inference.Timing q = Inference.time(int8, data, BATCH, WARMUP, BATCHES);
-            System.out.printf("%s int8: %.1f images/s (%.2fx fp32), %d bytes vs %d fp32%n", arch,
-                q.imagesPerSecond(), q.imagesPerSecond() / f.imagesPerSecond(), int8.bytes(), ModelSize.fp32Bytes(w));
+            for (Int8Gemm.Variant v : List.of(Int8Gemm.Variant.INT32, Int8Gemm.Variant.FP32_EXACT)) {
+              int8.setGemmVariant(v);
+              Inference.Timing q = Inference.time(int8, data, BATCH, WARMUP, BATCHES);
+              System.out.printf("%s int8 %s: %.1f images/s (%.2fx fp32), %d bytes vs %d fp32%n", arch, v,
+                  q.imagesPerSecond(), q.imagesPerSecond() / f.imagesPerSecond(), int8.bytes(),
+                  ModelSize.fp32Bytes(w));
+            }
           }
         }
       }

@@ -33,7 +33,7 @@ class QuantizationTest {
   @Test
   void everyInt8GemmVariantEqualsTheInt64Product() {
     Rng rng = new Rng(3);
-    int[][] shapes = {{1, 1, 1}, {5, 37, 13}, {4, 32, 8}, {9, 70, 27}, {16, 200, 75}, {3, 5, 2}};
+    int[][] shapes = {{1, 1, 1}, {5, 37, 13}, {4, 32, 8}, {9, 70, 27}, {16, 200, 75}, {3, 5, 2}, {3, 20, 2500}};
     try (Arena arena = Arena.ofConfined()) {
       for (int[] s : shapes) {
         int m = s[0], n = s[1], k = s[2];
@@ -239,6 +239,8 @@ class QuantizationTest {
         q.setGemmVariant(Int8Gemm.Variant.REFERENCE);
         float[] reference = q.forward(x).toFloatArray();
         q.setGemmVariant(Int8Gemm.Variant.INT32);
+        assertArrayEquals(reference, q.forward(x).toFloatArray());
+        q.setGemmVariant(Int8Gemm.Variant.FP32_EXACT);
         assertArrayEquals(reference, q.forward(x).toFloatArray());
         // Stored form round trip and size: about a quarter of fp32.
         try (QuantizedNetwork reopened = QuantizedNetwork.open(spec, q.model())) {
