@@ -64,10 +64,7 @@ final class Planning {
 
   private PhysicalPlan planTraining(SqlTrainModel train, Execution execution) throws SQLException {
     ModelInfo info = models.model(ModelStatements.modelName(train.model()));
-    Map<String, Object> options = new LinkedHashMap<>(train.options());
-    options.remove(Training.RESUME);
-    options.remove(Training.RESET);
-    TrainOptions opts = TrainOptions.fromMap(options);
+    TrainOptions opts = Training.Request.of(train).options();
     long samples = countRows(train.query(), execution);
     PlanRequest request = PlanRequest.train(opts.batchSize(), opts.memoryLimitBytes(), samples, session.settings());
     return plan(info, request);
@@ -121,10 +118,7 @@ final class Planning {
       case SqlTrainModel train -> {
         name = ModelStatements.modelName(train.model());
         plan = planTraining(train, execution);
-        Map<String, Object> options = new LinkedHashMap<>(train.options());
-        options.remove(Training.RESUME);
-        options.remove(Training.RESET);
-        TrainOptions opts = TrainOptions.fromMap(options);
+        TrainOptions opts = Training.Request.of(train).options();
         query = train.query();
         training = true;
         batch = opts.batchSize();

@@ -33,8 +33,8 @@ import org.apache.calcite.sql.type.SqlTypeName;
  */
 final class Training {
   /** Session-level TRAIN options, handled here rather than by the trainer. */
-  static final String RESUME = "resume";
-  static final String RESET = "reset";
+  private static final String RESUME = "resume";
+  private static final String RESET = "reset";
   static final String RUN_ID = "run_id";
   private static final String EPOCHS_BEFORE = "epochs_before";
   private static final double BYTES_PER_MB = 1024.0 * 1024.0;
@@ -54,10 +54,10 @@ final class Training {
   ResultRows train(SqlTrainModel train, String sql, Execution execution) throws SQLException {
     String name = ModelStatements.modelName(train.model());
     ModelInfo info = models.model(name);
-    Map<String, Object> options = new LinkedHashMap<>(train.options());
-    boolean resume = flag(options, RESUME);
-    boolean reset = flag(options, RESET);
-    TrainOptions opts = TrainOptions.fromMap(options);
+    Request request = Request.of(train);
+    TrainOptions opts = request.options();
+    boolean resume = request.resume();
+    boolean reset = request.reset();
     NetworkSpec spec = ModelStatements.spec(info);
     execution.report(new Execution.Progress("loading data", name, 0, opts.epochs(), 0, 0, Double.NaN, 0, Double.NaN));
     ResultRows.Builder result = ResultRows.builder()
@@ -184,6 +184,16 @@ final class Training {
     Map<String, int[]> shapes = new LinkedHashMap<>();
     set.arrays().forEach((k, v) -> shapes.put(k, v.shape()));
     return shapes;
+  }
+
+  /** A TRAIN statement's WITH options: the trainer's, plus the session's resume and reset. */
+  record Request(TrainOptions options, boolean resume, boolean reset) {
+    static Request of(SqlTrainModel train) {
+      Map<String, Object> options = new LinkedHashMap<>(train.options());
+      boolean resume = flag(options, RESUME);
+      boolean reset = flag(options, RESET);
+      return new Request(TrainOptions.fromMap(options), resume, reset);
+    }
   }
 
   private static boolean flag(Map<String, Object> options, String key) {
