@@ -30,11 +30,14 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * An executable network: one {@link Layer} per node of a {@link NetworkSpec}, the activation and
- * gradient tensors of every node (allocated for the largest batch seen and reused), forward in
- * node order and backward in reverse. Where a node feeds several others, the first gradient to
- * arrive is written in place and later ones go to a scratch buffer and are added, in a fixed
- * order. Parameter and buffer names follow PyTorch's state dict ({@code <node>.weight}, {@code
+ * An executable network: one {@link Layer} per node of a {@link NetworkSpec}, forward in node
+ * order and backward in reverse. Activations and their gradients are buffers from a {@link
+ * TensorPool} (sized for the largest batch seen): each activation lives from its forward until
+ * its last reader (evaluation) or until its node's backward (training), unless training neither
+ * reads it in backward nor needs it to recompute a {@link RecomputeSchedule} segment, and each
+ * gradient lives from its first writer to its node's backward. Where a node feeds several others,
+ * the first gradient to arrive is written in place and later ones go to a scratch buffer and are
+ * added, in a fixed order. Parameter and buffer names follow PyTorch's state dict ({@code <node>.weight}, {@code
  * <node>.bias}, {@code <node>.running_mean}, {@code <node>.running_var}).
  */
 public final class Network implements AutoCloseable {
@@ -60,20 +63,28 @@ public final class Network implements AutoCloseable {
 
   private int capacity;
   private int batch = -1;
-  private Tensor[] outputs = new Tensor[0];
+  /** Where every activation, activation gradient and gradient scratch buffer comes from and goes back to. */
+  private final TensorPool pool = new TensorPool();
+  /** Per slot (the node that writes it): the pooled buffer held now, or null, and its batch view. */
+  private Tensor[] outputOwners = new Tensor[0];
   private Tensor[] outputViews = new Tensor[0];
-  private Tensor[] grads;
-  private Tensor[] gradViews;
-  private Tensor[][] scratch;
-  private Tensor[][] scratchViews;
+  /** Per node: the gradient of the loss by its output while backward holds it, and its view. */
+  private Tensor[] gradOwners = new Tensor[0];
+  private Tensor[] gradViews = new Tensor[0];
   private Tensor input;
-  private Tensor logitsView;
   private boolean forwardWasTraining;
   private long stepSeed;
   private long forwardCount;
+  private RecomputeSchedule recompute = RecomputeSchedule.NONE;
+  /** The evaluation [0] and training [1] step programs for the current choices and schedule. */
+  private final StepProgram[] programs = new StepProgram[2];
+  /** A node reads at most this many inputs, usually; more only grow a scratch array. */
+  private static final int MAX_INPUTS_HINT = 2;
   /** Per node, wall nanoseconds spent in forward and in backward since the last reset. */
   private final long[] forwardNanos;
   private final long[] backwardNanos;
+  /** Per node, wall nanoseconds spent recomputing its forward in backward since the last reset. */
+  private final long[] recomputeNanos;
   private boolean stepSeedSet;
   /** The clock {@link #layerTimes()} reads: wall time by default. */
   private LongSupplier clock = System::nanoTime;
@@ -87,6 +98,11 @@ public final class Network implements AutoCloseable {
     layers = new Layer[count];
     forwardNanos = new long[count];
     backwardNanos = new long[count];
+    recomputeNanos = new long[count];
+    outputOwners = new Tensor[count];
+    outputViews = new Tensor[count];
+    gradOwners = new Tensor[count];
+    gradViews = new Tensor[count];
     sources = new int[count][];
     shapes = new int[count][];
     List<LayerSpec> specs = spec.layerSpecs();
@@ -346,27 +362,12 @@ public final class Network implements AutoCloseable {
     this.stepSeedSet = true;
   }
 
-  private void ensureBatch(int n) {
+  private void ensureCapacity(int n) {
     if (n > capacity) {
-      closeActivations();
+      // Every buffer is free between steps; larger ones replace them all.
+      releaseStep();
+      pool.clear();
       capacity = n;
-      outputs = new Tensor[layers.length];
-      for (int i = 0; i < layers.length; i++) {
-        // A fused ReLU's output is its producer's, activated in place.
-        outputs[i] = absorbedBy[i] >= 0 ? outputs[absorbedBy[i]] : Tensor.zeros(batched(capacity, shapes[i]));
-      }
-      batch = -1;
-    }
-    if (n != batch) {
-      batch = n;
-      outputViews = new Tensor[layers.length];
-      for (int i = 0; i < layers.length; i++) {
-        outputViews[i] = outputs[i].slice(0, n);
-      }
-      logitsView = outputViews[outputNode].reshape(n, spec.classes());
-      if (grads != null) {
-        makeGradViews();
-      }
     }
   }
 
@@ -377,50 +378,185 @@ public final class Network implements AutoCloseable {
     return s;
   }
 
-  private void ensureGradients() {
-    if (grads != null) {
-      return;
-    }
-    grads = new Tensor[layers.length];
-    scratch = new Tensor[layers.length][];
-    // A producer that absorbed its ReLU takes the ReLU's gradient as its own (it masks it itself).
-    for (int i = layers.length - 1; i >= 0; i--) {
-      if (grads[i] == null) {
-        grads[i] = Tensor.zeros(batched(capacity, shapes[i]));
-      }
-      if (absorbedBy[i] >= 0) {
-        grads[absorbedBy[i]] = grads[i];
-      }
-    }
-    for (int i = 0; i < layers.length; i++) {
-      scratch[i] = new Tensor[sources[i].length];
-      for (int k = 0; k < sources[i].length; k++) {
-        if (viaScratch[i][k]) {
-          scratch[i][k] = Tensor.zeros(batched(capacity, shapes[sources[i][k]]));
-        }
-      }
-    }
-    makeGradViews();
+  /** A buffer for a batch of node {@code node}'s per-sample shape: the pooled owner and its batch view. */
+  private Tensor[] takeBuffer(int node) {
+    Tensor owner = pool.take(capacity * numel(shapes[node]));
+    Tensor view = owner.reshape(batched(capacity, shapes[node])).slice(0, batch);
+    return new Tensor[] {owner, view};
   }
 
-  private void makeGradViews() {
-    gradViews = new Tensor[layers.length];
-    scratchViews = new Tensor[layers.length][];
-    for (int i = 0; i < layers.length; i++) {
-      gradViews[i] = grads[i].slice(0, batch);
-      scratchViews[i] = new Tensor[sources[i].length];
-      for (int k = 0; k < sources[i].length; k++) {
-        if (scratch[i][k] != null) {
-          scratchViews[i][k] = scratch[i][k].slice(0, batch);
-        }
+  /** Takes the output buffer of slot {@code s} unless it is already held. */
+  private void holdOutput(int s) {
+    if (outputOwners[s] == null) {
+      Tensor[] b = takeBuffer(s);
+      outputOwners[s] = b[0];
+      outputViews[s] = b[1];
+    }
+  }
+
+  /** Gives slot {@code s}'s output buffer back; its view keeps the shape for readers that need only that. */
+  private void releaseOutput(int s) {
+    if (outputOwners[s] != null) {
+      pool.give(outputOwners[s]);
+      outputOwners[s] = null;
+    }
+  }
+
+  /** Gives back every buffer of the latest step (the logits included). */
+  private void releaseStep() {
+    for (int s = 0; s < outputOwners.length; s++) {
+      releaseOutput(s);
+    }
+    for (int i = 0; i < gradOwners.length; i++) {
+      if (gradOwners[i] != null) {
+        pool.give(gradOwners[i]);
+        gradOwners[i] = null;
+        gradViews[i] = null;
       }
     }
   }
 
   /**
+   * Sets which nodes training recomputes in backward instead of keeping from forward ({@link
+   * RecomputeSchedule#NONE}: none). Results are bit-identical to the schedule without
+   * recomputation: recomputed dropout draws the same mask, and batchnorm's running statistics
+   * are restored after a recomputed forward, so they move once per step.
+   *
+   * @throws IllegalArgumentException if a segment names a node past the last
+   */
+  public void setRecomputeSchedule(RecomputeSchedule schedule) {
+    for (RecomputeSchedule.Segment s : schedule.segments()) {
+      if (s.last() >= layers.length) {
+        throw new IllegalArgumentException(
+            "recompute segment " + s + " past the last node " + (layers.length - 1));
+      }
+    }
+    recompute = schedule;
+    programs[0] = null;
+    programs[1] = null;
+  }
+
+  /**
+   * The most bytes of activations, activation gradients and gradient scratch held at once since
+   * the buffers were last sized (the first forward, or one with a larger batch).
+   */
+  long activationPeakBytes() {
+    return pool.peakInUseBytes();
+  }
+
+  /** The current recomputation schedule. */
+  public RecomputeSchedule recomputeSchedule() {
+    return recompute;
+  }
+
+  /**
+   * What one kind of step runs, decided once per configuration: per node the slot holding its
+   * value (its own, a fused producer's, or in evaluation the convolution that folds it), which
+   * nodes run, how many forward reads each slot gets, which slots forward keeps for backward
+   * (everything backward or a recomputation will read), and the recompute segment of each node.
+   */
+  private record StepProgram(
+      boolean training, int[] slot, boolean[] runs, int[] forwardReads, boolean[] keep,
+      int[] segmentOf, int[] segmentEndingAt) {}
+
+  private StepProgram program(boolean training) {
+    int key = training ? 1 : 0;
+    if (programs[key] == null) {
+      programs[key] = buildProgram(training);
+    }
+    return programs[key];
+  }
+
+  private StepProgram buildProgram(boolean training) {
+    int count = layers.length;
+    int[] slot = new int[count];
+    boolean[] runs = new boolean[count];
+    for (int i = 0; i < count; i++) {
+      runs[i] = absorbedBy[i] < 0 && (training || foldedInto[i] < 0);
+    }
+    for (int i = 0; i < count; i++) {
+      int s = i;
+      while (!runs[s]) {
+        s = absorbedBy[s] >= 0 ? absorbedBy[s] : foldedInto[s];
+      }
+      slot[i] = s;
+    }
+    int[] segmentOf = new int[count];
+    int[] segmentEndingAt = new int[count];
+    Arrays.fill(segmentOf, -1);
+    Arrays.fill(segmentEndingAt, -1);
+    if (training) {
+      List<RecomputeSchedule.Segment> segs = recompute.segments();
+      for (int g = 0; g < segs.size(); g++) {
+        for (int i = segs.get(g).first(); i <= segs.get(g).last(); i++) {
+          segmentOf[i] = g;
+        }
+        segmentEndingAt[segs.get(g).last()] = g;
+      }
+    }
+    int[] forwardReads = new int[count];
+    boolean[] keep = new boolean[count];
+    for (int k = 0; k < count; k++) {
+      if (!runs[k]) {
+        continue;
+      }
+      for (int j : sources[k]) {
+        if (j < 0) {
+          continue;
+        }
+        int s = slot[j];
+        forwardReads[s]++;
+        if (!training) {
+          continue;
+        }
+        int sk = segmentOf[k];
+        // A recomputed segment reads it from outside: a checkpoint. A kept node whose backward
+        // reads its input runs before any recomputation of the producer could.
+        if (sk >= 0 && sk != segmentOf[s] || sk < 0 && needsInput(k)) {
+          keep[s] = true;
+        }
+      }
+      if (training && segmentOf[k] < 0 && needsOutput(k)) {
+        keep[k] = true;
+      }
+    }
+    keep[slot[outputNode]] = true;
+    return new StepProgram(training, slot, runs, forwardReads, keep, segmentOf, segmentEndingAt);
+  }
+
+  /** Whether node {@code k}'s backward reads the data of its inputs (not only their shapes). */
+  private boolean needsInput(int k) {
+    return switch (layers[k]) {
+      case Conv2d c -> true;
+      case Dense d -> true;
+      case BatchNorm2d b -> true;
+      case Activation a -> a.kind() == Op.RELU || a.kind() == Op.LEAKY_RELU;
+      case Pool2d p -> false; // max pooling keeps its argmax; both read only the batch size
+      case GlobalAvgPool g -> false;
+      case Dropout d -> false; // keeps its mask
+      case Flatten f -> false;
+      case Add a -> false;
+      case Concat c -> false;
+    };
+  }
+
+  /** Whether node {@code k}'s backward reads its own output's data (a fused ReLU masks with it). */
+  private boolean needsOutput(int k) {
+    return switch (layers[k]) {
+      case Conv2d c -> c.fusedActivation() != FusedActivation.IDENTITY;
+      case Dense d -> d.fusedActivation() != FusedActivation.IDENTITY;
+      case BatchNorm2d b -> b.fusedActivation() != FusedActivation.IDENTITY;
+      case Add a -> a.fusedActivation() != FusedActivation.IDENTITY;
+      case Activation a -> a.kind() == Op.SIGMOID || a.kind() == Op.TANH;
+      default -> false;
+    };
+  }
+
+  /**
    * Runs the network on x (N, C, H, W) and returns the logits (N, classes), a view owned by the
    * network that stays valid until the next forward. Training mode uses batch statistics and
-   * dropout and keeps what backward needs.
+   * dropout and keeps what backward needs (less what the {@link RecomputeSchedule} recomputes);
+   * evaluation frees each activation once its readers have run.
    */
   public Tensor forward(Tensor x, boolean training) {
     int[] expect = spec.inputShape();
@@ -430,44 +566,107 @@ public final class Network implements AutoCloseable {
           "input " + Arrays.toString(got) + " does not match (N, " + Arrays.toString(expect) + ")");
     }
     int n = x.dim(0);
-    ensureBatch(n);
+    releaseStep();
+    ensureCapacity(n);
+    batch = n;
     input = x;
     forwardWasTraining = training;
     long seedNow = stepSeedSet ? stepSeed : Rng.mix(seed, forwardCount);
     forwardCount++;
     stepSeedSet = false;
     lastForwardFolded = false;
+    StepProgram p = program(training);
     for (int i = 0; i < layers.length; i++) {
       if (layers[i] instanceof Dropout d) {
         d.setSeed(Rng.mix(seedNow, i));
       }
-      if (absorbedBy[i] >= 0 || !training && foldedInto[i] >= 0) {
+    }
+    int[] reads = p.forwardReads().clone();
+    for (int i = 0; i < layers.length; i++) {
+      if (!p.runs()[i]) {
         continue;
       }
-      // In evaluation a convolution that folds its batchnorm writes the batchnorm's output.
-      Tensor out = outputViews[i];
-      if (!training && foldTarget[i] >= 0) {
-        out = outputViews[foldTarget[i]];
-        lastForwardFolded = true;
-      }
+      holdOutput(i);
+      // In evaluation a convolution that folds its batchnorm writes the batchnorm's value.
+      lastForwardFolded |= !training && foldTarget[i] >= 0;
       long started = clock.getAsLong();
-      layers[i].forward(inputsOf(i), out, training);
+      layers[i].forward(inputsOf(p, i), outputViews[i], training);
       forwardNanos[i] += clock.getAsLong() - started;
+      for (int j : sources[i]) {
+        if (j >= 0 && --reads[p.slot()[j]] == 0 && !p.keep()[p.slot()[j]]) {
+          releaseOutput(p.slot()[j]);
+        }
+      }
+      if (reads[i] == 0 && !p.keep()[i]) {
+        releaseOutput(i);
+      }
     }
-    return logitsView;
+    return outputViews[p.slot()[outputNode]].reshape(n, spec.classes());
   }
 
-  private Tensor[] inputsOf(int i) {
+  private Tensor[] inputsOf(StepProgram p, int i) {
     Tensor[] in = new Tensor[sources[i].length];
     for (int k = 0; k < in.length; k++) {
-      in[k] = sources[i][k] < 0 ? input : outputViews[sources[i][k]];
+      in[k] = sources[i][k] < 0 ? input : outputViews[p.slot()[sources[i][k]]];
     }
     return in;
   }
 
   /**
+   * Runs segment {@code g}'s forward again from the tensors it reads (kept since forward), holding
+   * what its nodes' backward needs; batchnorm running statistics are put back afterwards so the
+   * step updates them once, and dropout reuses the seed it drew its masks from.
+   */
+  private void recomputeSegment(StepProgram p, int g) {
+    RecomputeSchedule.Segment seg = recompute.segments().get(g);
+    int[] reads = new int[layers.length];
+    boolean[] needed = new boolean[layers.length];
+    for (int k = seg.first(); k <= seg.last(); k++) {
+      if (!p.runs()[k]) {
+        continue;
+      }
+      needed[k] |= needsOutput(k);
+      for (int j : sources[k]) {
+        if (j >= 0 && p.segmentOf()[p.slot()[j]] == g) {
+          reads[p.slot()[j]]++;
+          needed[p.slot()[j]] |= needsInput(k);
+        }
+      }
+    }
+    for (int k = seg.first(); k <= seg.last(); k++) {
+      if (!p.runs()[k]) {
+        continue;
+      }
+      boolean held = outputOwners[k] != null;
+      holdOutput(k);
+      List<float[]> statistics = new ArrayList<>();
+      for (Tensor t : layers[k].buffers().values()) {
+        statistics.add(t.toFloatArray());
+      }
+      long started = clock.getAsLong();
+      layers[k].forward(inputsOf(p, k), outputViews[k], true);
+      recomputeNanos[k] += clock.getAsLong() - started;
+      int b = 0;
+      for (Tensor t : layers[k].buffers().values()) {
+        t.copyFrom(statistics.get(b++));
+      }
+      for (int j : sources[k]) {
+        int s = j < 0 ? -1 : p.slot()[j];
+        if (s >= 0 && p.segmentOf()[s] == g && --reads[s] == 0 && !needed[s] && !p.keep()[s]) {
+          releaseOutput(s);
+        }
+      }
+      if (!held && reads[k] == 0 && !needed[k] && !p.keep()[k]) {
+        releaseOutput(k);
+      }
+    }
+  }
+
+  /**
    * Back-propagates {@code gradOutput} (N, classes), the gradient of the loss by the logits of
-   * the latest forward, and overwrites every parameter's gradient.
+   * the latest forward, and overwrites every parameter's gradient. Each activation gradient lives
+   * from its first writer to its node's backward; each activation is given back after its node's
+   * backward; recomputed segments run again just before backward enters them.
    */
   public void backward(Tensor gradOutput) {
     if (input == null) {
@@ -477,53 +676,98 @@ public final class Network implements AutoCloseable {
       throw new IllegalStateException(
           "backward after an evaluation forward that folded batchnorm into convolutions; run a training forward first");
     }
-    if (gradOutput.numel() != logitsView.numel()) {
-      throw new IllegalArgumentException(
-          "gradient " + gradOutput + " does not match the logits " + logitsView);
+    if (!forwardWasTraining) {
+      throw new IllegalStateException(
+          "backward after an evaluation forward, which keeps no activations; run a training forward first");
     }
-    ensureGradients();
+    StepProgram p = program(true);
+    Tensor logits = outputViews[p.slot()[outputNode]];
+    if (gradOutput.numel() != logits.numel()) {
+      throw new IllegalArgumentException(
+          "gradient " + gradOutput + " does not match the logits " + logits);
+    }
+    holdGradient(outputNode);
     gradViews[outputNode].copyFrom(gradOutput);
-    boolean[] ready = new boolean[layers.length];
-    ready[outputNode] = true;
+    Tensor[] scratchOwners = new Tensor[MAX_INPUTS_HINT];
     for (int i = layers.length - 1; i >= 0; i--) {
-      if (!ready[i]) {
-        continue;
+      if (p.segmentEndingAt()[i] >= 0) {
+        recomputeSegment(p, p.segmentEndingAt()[i]);
+      }
+      if (gradOwners[i] == null) {
+        continue; // nothing downstream reached this node
       }
       if (absorbedBy[i] >= 0) {
-        // The producer shares this gradient buffer and differentiates the ReLU itself.
-        ready[absorbedBy[i]] = true;
+        // The producer shares this gradient and differentiates the ReLU itself.
+        int producer = absorbedBy[i];
+        gradOwners[producer] = gradOwners[i];
+        gradViews[producer] = gradViews[i];
+        gradOwners[i] = null;
+        gradViews[i] = null;
         continue;
       }
-      Tensor[] gradIn = new Tensor[sources[i].length];
-      for (int k = 0; k < gradIn.length; k++) {
+      int inputs = sources[i].length;
+      if (scratchOwners.length < inputs) {
+        scratchOwners = new Tensor[inputs];
+      }
+      Tensor[] gradIn = new Tensor[inputs];
+      for (int k = 0; k < inputs; k++) {
         int j = sources[i][k];
-        if (j >= 0) {
-          gradIn[k] = viaScratch[i][k] ? scratchViews[i][k] : gradViews[j];
+        if (j < 0) {
+          continue;
+        }
+        if (gradOwners[j] == null) {
+          holdGradient(j);
+          gradIn[k] = gradViews[j];
+        } else {
+          // A later reader already wrote this gradient: add this one after, in a fixed order.
+          Tensor[] b = takeBuffer(j);
+          scratchOwners[k] = b[0];
+          gradIn[k] = b[1];
         }
       }
       long started = clock.getAsLong();
-      layers[i].backward(inputsOf(i), outputViews[i], gradViews[i], gradIn);
-      for (int k = 0; k < gradIn.length; k++) {
-        int j = sources[i][k];
-        if (j >= 0) {
-          if (viaScratch[i][k]) {
-            addInto(gradViews[j], scratchViews[i][k]);
-          }
-          ready[j] = true;
+      layers[i].backward(inputsOf(p, i), outputViews[i], gradViews[i], gradIn);
+      for (int k = 0; k < inputs; k++) {
+        if (scratchOwners[k] != null) {
+          addInto(gradViews[sources[i][k]], gradIn[k]);
+          pool.give(scratchOwners[k]);
+          scratchOwners[k] = null;
         }
       }
       backwardNanos[i] += clock.getAsLong() - started;
+      pool.give(gradOwners[i]);
+      gradOwners[i] = null;
+      gradViews[i] = null;
+      if (i != p.slot()[outputNode]) {
+        releaseOutput(i);
+      }
+    }
+    // Unreached branches: their activations are no longer needed either (the logits stay).
+    for (int s = 0; s < outputOwners.length; s++) {
+      if (s != p.slot()[outputNode]) {
+        releaseOutput(s);
+      }
     }
   }
 
-  /** Time spent per node since the last {@link #resetLayerTimes()}, for EXPLAIN ANALYZE and tuning. */
-  public record LayerTime(String node, Op op, long forwardNanos, long backwardNanos) {}
+  private void holdGradient(int node) {
+    Tensor[] b = takeBuffer(node);
+    gradOwners[node] = b[0];
+    gradViews[node] = b[1];
+  }
+
+  /**
+   * Time spent per node since the last {@link #resetLayerTimes()}, for EXPLAIN ANALYZE and tuning:
+   * forward, backward, and forward again in backward when a {@link RecomputeSchedule} recomputes it.
+   */
+  public record LayerTime(String node, Op op, long forwardNanos, long backwardNanos, long recomputeNanos) {}
 
   /** Wall time per node (forward, backward) accumulated since the last reset, in node order. */
   public List<LayerTime> layerTimes() {
     List<LayerTime> out = new ArrayList<>(layers.length);
     for (int i = 0; i < layers.length; i++) {
-      out.add(new LayerTime(layers[i].name(), spec.nodes().get(i).op(), forwardNanos[i], backwardNanos[i]));
+      out.add(new LayerTime(layers[i].name(), spec.nodes().get(i).op(), forwardNanos[i], backwardNanos[i],
+          recomputeNanos[i]));
     }
     return out;
   }
@@ -541,6 +785,7 @@ public final class Network implements AutoCloseable {
   public void resetLayerTimes() {
     Arrays.fill(forwardNanos, 0);
     Arrays.fill(backwardNanos, 0);
+    Arrays.fill(recomputeNanos, 0);
   }
 
   private static void addInto(Tensor dst, Tensor src) {
@@ -637,29 +882,10 @@ public final class Network implements AutoCloseable {
   }
 
   private void closeActivations() {
-    for (int i = 0; i < outputs.length; i++) {
-      if (outputs[i] != null && absorbedBy[i] < 0) {
-        outputs[i].close();
-      }
-    }
-    outputs = new Tensor[0];
-    if (grads != null) {
-      for (int i = 0; i < grads.length; i++) {
-        boolean shared = false;
-        for (int j = 0; j < absorbedBy.length; j++) {
-          shared |= absorbedBy[j] == i;
-        }
-        if (!shared) {
-          grads[i].close();
-        }
-        for (Tensor t : scratch[i]) {
-          if (t != null) {
-            t.close();
-          }
-        }
-      }
-      grads = null;
-    }
+    releaseStep();
+    pool.clear();
+    programs[0] = null;
+    programs[1] = null;
   }
 
   /** Frees all weights, activations and workspaces. */
