@@ -3,10 +3,8 @@ package io.dlsql.jdbc;
 import io.dlsql.catalog.ModelInfo;
 import io.dlsql.catalog.TensorType;
 import io.dlsql.catalog.UserException;
-import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.train.EvaluationResult;
 import io.dlsql.executor.train.Evaluator;
-import io.dlsql.executor.train.Predictor;
 import io.dlsql.parser.SqlEvaluateModel;
 import io.dlsql.parser.SqlPredict;
 import io.dlsql.planner.PlanRequest;
@@ -17,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.calcite.sql.type.SqlTypeName;
 
-/** PREDICT (a table expression) and EVALUATE MODEL over a trained model. */
+/** PREDICT (a table expression) and EVALUATE MODEL over a trained model or any compressed variant of one. */
 final class Inference {
   static final String PREDICTED_LABEL = "predicted_label";
   static final String CONFIDENCE = "confidence";
@@ -38,7 +36,7 @@ final class Inference {
   Materialized predict(SqlPredict predict, Execution execution) throws SQLException {
     String name = ModelStatements.modelName(predict.model());
     ModelInfo info = models.model(name);
-    try (Network network = models.trained(info);
+    try (ModelVariants.Opened model = new ModelVariants(session).open(info, PlanRequest.infer(BATCH, session.settings()));
         Session.QueryRun run = session.openQuery(predict.query(), execution);
         ModelInputs data = ModelInputs.load(run, info, false, true, execution, "PREDICT(MODEL " + name + ")")) {
       for (String added : List.of(PREDICTED_LABEL, CONFIDENCE)) {
@@ -46,10 +44,9 @@ final class Inference {
           throw new UserException("PREDICT(MODEL " + name + "): the input already has a column '" + added + "'; rename it");
         }
       }
-      new Planning(session).bind(info, PlanRequest.infer(BATCH, session.settings()), network);
       execution.report(new Execution.Progress("predicting", name, 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
       int classes = info.classes();
-      float[] probabilities = Predictor.predict(network, data.dataset(), BATCH, true);
+      float[] probabilities = model.probabilities(data.dataset(), BATCH);
       List<ResultRows.Column> columns = new ArrayList<>(data.columns());
       columns.add(new ResultRows.Column(PREDICTED_LABEL, SqlTypeName.INTEGER, false));
       columns.add(new ResultRows.Column(CONFIDENCE, SqlTypeName.DOUBLE, false));
@@ -85,14 +82,13 @@ final class Inference {
       throw new UserException("EVALUATE MODEL takes no options, got " + evaluate.options().keySet());
     }
     EvaluationResult result;
-    try (Network network = models.trained(info);
+    try (ModelVariants.Opened model = new ModelVariants(session).open(info, PlanRequest.infer(BATCH, session.settings()));
         ModelInputs data = session.modelInputs(evaluate.query(), info, execution, "EVALUATE MODEL " + name)) {
       if (data.size() == 0) {
         throw new UserException("EVALUATE MODEL " + name + ": the query returned no rows");
       }
-      new Planning(session).bind(info, PlanRequest.infer(BATCH, session.settings()), network);
       execution.report(new Execution.Progress("evaluating", name, 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
-      result = Evaluator.evaluate(network, data.dataset(), BATCH);
+      result = model.evaluate(data.dataset(), BATCH);
     }
     session.catalog().updateModelInfo(info.toBuilder().accuracy(result.accuracy()).loss(result.meanLoss()).build());
     ResultRows.Builder rows = ResultRows.builder()

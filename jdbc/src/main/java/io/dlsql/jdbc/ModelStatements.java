@@ -120,33 +120,25 @@ final class ModelStatements {
     return catalog().model(name).orElseThrow(() -> new UserException("model '" + name + "' does not exist"));
   }
 
-  /** The network a stored model's definition describes. */
+  /**
+   * The network a stored model is: its definition's, with the layer sizes a structured pruning
+   * changed (see {@link ModelVariants#applyStructure}).
+   */
   static NetworkSpec spec(ModelInfo info) throws SQLException {
+    return ModelVariants.applyStructure(definitionSpec(info), info.properties());
+  }
+
+  /** The network of a stored model's CREATE MODEL text alone. */
+  static NetworkSpec definitionSpec(ModelInfo info) throws SQLException {
     if (!(Session.parse(info.definition()) instanceof SqlCreateModel create)) {
       throw new IllegalStateException("model '" + info.name() + "' has a definition that is not CREATE MODEL");
     }
     return spec(create);
   }
 
-  /** A network for a trained model with its stored weights; a model never trained is an error. */
-  Network trained(ModelInfo info) throws SQLException {
-    if (info.status() != ModelStatus.TRAINED) {
-      throw new UserException("model '" + info.name() + "' has not been trained yet: run TRAIN MODEL " + info.name() + " ON (...)");
-    }
-    Network network = Network.build(spec(info), DEFINITION_SEED);
-    try {
-      network.loadStateDict(floats(catalog().loadWeights(info.name())));
-      return network;
-    } catch (RuntimeException e) {
-      network.close();
-      throw e;
-    }
-  }
-
+  /** The fp32 state a weight set stands for, compressed forms decoded (see {@link ModelVariants#floatState}). */
   static Map<String, float[]> floats(WeightSet weights) {
-    Map<String, float[]> state = new LinkedHashMap<>();
-    weights.arrays().forEach((k, v) -> state.put(k, v.floats()));
-    return state;
+    return ModelVariants.floatState(weights);
   }
 
   static WeightSet weightSet(Map<String, float[]> tensors, Map<String, int[]> shapes) {

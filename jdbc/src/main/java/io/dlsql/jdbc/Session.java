@@ -5,6 +5,7 @@ import io.dlsql.catalog.TensorType;
 import io.dlsql.catalog.UserException;
 import io.dlsql.parser.DlsqlParser;
 import io.dlsql.parser.SqlAnalyzeModel;
+import io.dlsql.parser.SqlCompressModel;
 import io.dlsql.parser.SqlCreateModel;
 import io.dlsql.parser.SqlCreateTable;
 import io.dlsql.parser.SqlDescribeModel;
@@ -160,7 +161,12 @@ final class Session {
       case SqlDropModel n -> models.drop(n);
       case SqlShowModels n -> new Outcome.Rows(models.show());
       case SqlDescribeModel n -> new Outcome.Rows(models.describe(n));
-      case SqlTrainModel n -> new Outcome.Rows(new Training(this).train(n, stripTerminator(sql), execution));
+      case SqlTrainModel n -> {
+        // A quantized variant has no fp32 weights to train; say so before any data is loaded.
+        catalog().model(ModelStatements.modelName(n.model())).ifPresent(ModelVariants::checkTrainable);
+        yield new Outcome.Rows(new Training(this).train(n, stripTerminator(sql), execution));
+      }
+      case SqlCompressModel n -> new Outcome.Rows(new Compression(this).compress(n, stripTerminator(sql), execution));
       case SqlEvaluateModel n -> new Outcome.Rows(new Inference(this).evaluate(n, execution));
       case SqlExplainModel n -> new Outcome.Rows(new Planning(this).explain(n, execution));
       case SqlAnalyzeModel n -> new Outcome.Rows(new Planning(this).analyze(n, execution));

@@ -27,9 +27,9 @@ import org.apache.calcite.sql.util.SqlShuttle;
 
 /**
  * Materializes the table expressions Calcite cannot run itself — {@code PREDICT(MODEL m, ...)},
- * {@code TABLE(read_idx(...))}, {@code TABLE(read_csv(...))} — into temporary tables of the
- * connection, and rewrites the query to read those instead; the rest of the query (joins, WHERE,
- * GROUP BY) is Calcite's.
+ * {@code TABLE(read_idx(...))}, {@code TABLE(read_csv(...))}, {@code TABLE(pareto(...))} — into
+ * temporary tables of the connection, and rewrites the query to read those instead; the rest of
+ * the query (joins, WHERE, GROUP BY) is Calcite's.
  */
 final class TableExpressions {
   static final String READ_IDX = "read_idx";
@@ -66,7 +66,7 @@ final class TableExpressions {
     node.accept(new SqlBasicVisitor<Void>() {
       @Override
       public Void visit(SqlCall call) {
-        if (call instanceof SqlPredict || fileReader(call) != null) {
+        if (call instanceof SqlPredict || fileReader(call) != null || ParetoFunction.matches(call)) {
           found[0] = true;
           return null;
         }
@@ -107,6 +107,10 @@ final class TableExpressions {
           SqlBasicCall function = call.operand(0);
           DataSource source = openReader(reader, function);
           return reference(source, call.getParserPosition());
+        }
+        if (ParetoFunction.matches(call)) {
+          ParetoFunction.Result frontier = ParetoFunction.run(call.operand(0), session, execution);
+          return reference(frontier.rows(), frontier.tensorColumns(), call.getParserPosition());
         }
       } catch (SQLException e) {
         throw new WrappedSqlException(e);
