@@ -6,6 +6,7 @@ import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.DepthwiseConv2d;
 import io.dlsql.executor.kernel.conv.DirectConv2d;
 import io.dlsql.executor.kernel.conv.Im2colConv2d;
+import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.kernel.winograd.WinogradConv2d;
@@ -34,7 +35,13 @@ public final class Conv2d extends Layer {
     /** Direct per-channel loops for depthwise convolutions (groups == input channels), images in parallel. */
     DEPTHWISE,
     /** Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: 36 GEMMs over transformed tiles. */
-    WINOGRAD
+    WINOGRAD,
+    /**
+     * Implicit GEMM for stride-1 convolutions: GEMM tiles read the im2col rows straight from a
+     * zero-padded copy of each image, and the input gradient is the forward kernel on the
+     * transposed geometry (no im2col, no col2im); images in parallel.
+     */
+    IMPLICIT_GEMM
   }
 
   /**
@@ -67,6 +74,18 @@ public final class Conv2d extends Layer {
             Float.BYTES * (2 * io + 2 * lowered), Float.BYTES * Im2colConv2d.workspaceSize(geometry), 0);
       }
       case WINOGRAD -> WinogradConv2d.cost(geometry, batch);
+      case IMPLICIT_GEMM -> {
+        // The extra grid columns and rounded-up channel tiles are computed too.
+        ConvGeometry t = ImplicitGemmConv2d.transposed(geometry);
+        long forward = 2 * ImplicitGemmConv2d.macsPerImage(geometry) * batch;
+        long backward = forward + 2 * ImplicitGemmConv2d.macsPerImage(t) * batch;
+        // Each image is copied once into its padded buffer (and dy once or twice in backward).
+        long copies = (long) batch * (geometry.inputSize() + 2 * geometry.outputSize());
+        yield new ConvCost(forward, backward, Float.BYTES * (io + (long) batch * geometry.inputSize()),
+            Float.BYTES * (2 * io + copies), Float.BYTES * ImplicitGemmConv2d.workspaceSize(geometry),
+            Float.BYTES * ((long) ImplicitGemmConv2d.packedWeightsSize(geometry)
+                + ImplicitGemmConv2d.packedTransposedWeightsSize(geometry)));
+      }
     };
   }
 
@@ -76,6 +95,7 @@ public final class Conv2d extends Layer {
       case DIRECT, IM2COL -> true;
       case DEPTHWISE -> DepthwiseConv2d.supports(geometry);
       case WINOGRAD -> WinogradConv2d.supports(geometry);
+      case IMPLICIT_GEMM -> ImplicitGemmConv2d.supports(geometry);
     };
   }
 
@@ -94,6 +114,9 @@ public final class Conv2d extends Layer {
   private Tensor maskedGrad;
   /** Winograd's transformed weights U (36 x OC x C), when that algorithm runs. */
   private Tensor winogradWeights;
+  /** Implicit GEMM's packed weights and packed transposed weights (input gradient), when it runs. */
+  private float[] implicitWeights;
+  private float[] implicitTransposedWeights;
   /** The batchnorm folded into evaluation forwards, and the folded weights and bias. */
   private BatchNorm2d foldedBatchNorm;
   private Tensor foldedWeight;
@@ -112,7 +135,19 @@ public final class Conv2d extends Layer {
     this.weightGrad = Tensor.zeros(weight.shape());
     this.bias = hasBias ? Tensor.zeros(geometry.outChannels()) : null;
     this.biasGrad = hasBias ? Tensor.zeros(geometry.outChannels()) : null;
-    this.algorithm = DepthwiseConv2d.supports(geometry) ? Algorithm.DEPTHWISE : Algorithm.IM2COL;
+    this.algorithm = defaultAlgorithm(geometry);
+  }
+
+  /**
+   * The algorithm a new layer runs: depthwise for depthwise geometries, implicit GEMM where it
+   * applies (stride 1), im2col otherwise. Measured on this project's machine (bench/README.md):
+   * implicit GEMM beat im2col on every stride-1 layer of the convnet and ResNet-20.
+   */
+  public static Algorithm defaultAlgorithm(ConvGeometry geometry) {
+    if (DepthwiseConv2d.supports(geometry)) {
+      return Algorithm.DEPTHWISE;
+    }
+    return ImplicitGemmConv2d.supports(geometry) ? Algorithm.IMPLICIT_GEMM : Algorithm.IM2COL;
   }
 
   public ConvGeometry geometry() {
@@ -175,7 +210,7 @@ public final class Conv2d extends Layer {
     return Math.max(1, switch (algorithm) {
       case IM2COL -> Im2colConv2d.workspaceSize(geometry);
       case WINOGRAD -> WinogradConv2d.workspaceSize(geometry) + WinogradConv2d.weightGradientWorkspaceSize(geometry);
-      case DIRECT, DEPTHWISE -> 1;
+      case DIRECT, DEPTHWISE, IMPLICIT_GEMM -> 1;
     });
   }
 
@@ -272,8 +307,11 @@ public final class Conv2d extends Layer {
     long outSize = geometry.outputSize();
     MemorySegment xs = x.segment();
     MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(ws) : null;
+    float[] packed = algorithm == Algorithm.IMPLICIT_GEMM ? packedWeights(ws) : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       switch (algorithm) {
+        case IMPLICIT_GEMM -> ImplicitGemmConv2d.forward(geometry, to - from, xs, from * inSize, packed,
+            b, act, y, from * outSize);
         case IM2COL -> Im2colConv2d.forward(geometry, to - from, xs, from * inSize, ws, b, act,
             cols[chunk].segment(), y, from * outSize);
         case WINOGRAD -> WinogradConv2d.forward(geometry, to - from, xs, from * inSize, u, b, act,
@@ -308,7 +346,7 @@ public final class Conv2d extends Layer {
     ensureWorkspaces(chunks);
     Tensor dy = gradOutput;
     if (activation != FusedActivation.IDENTITY && algorithm != Algorithm.IM2COL
-        && algorithm != Algorithm.WINOGRAD) {
+        && algorithm != Algorithm.WINOGRAD && algorithm != Algorithm.IMPLICIT_GEMM) {
       // Kernels without a fused backward get dz computed into a scratch gradient.
       dy = maskedGradient(output, gradOutput);
     }
@@ -328,10 +366,13 @@ public final class Conv2d extends Layer {
     MemorySegment ys = output.segment();
     MemorySegment dxs = dx == null ? null : dx.segment();
     MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(weight.segment()) : null;
+    float[] packedT = algorithm == Algorithm.IMPLICIT_GEMM && dx != null ? packedTransposedWeights() : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       MemorySegment dw = partialWeightGrads[chunk].segment();
       MemorySegment db = biasGrad == null ? null : partialBiasGrads[chunk].segment();
       switch (algorithm) {
+        case IMPLICIT_GEMM -> ImplicitGemmConv2d.backward(geometry, to - from, xs, from * inSize, packedT,
+            activation, ys, from * outSize, dys, from * outSize, dw, db, false, dxs, from * inSize);
         case WINOGRAD -> {
           long blockFloats = WinogradConv2d.workspaceSize(geometry);
           MemorySegment all = cols[chunk].segment();
@@ -371,6 +412,24 @@ public final class Conv2d extends Layer {
     }
     WinogradConv2d.transformWeights(geometry, w, winogradWeights.segment());
     return winogradWeights.segment();
+  }
+
+  /** The current weights {@code w} packed for implicit GEMM, on every call (cheap next to the convolution). */
+  private float[] packedWeights(MemorySegment w) {
+    if (implicitWeights == null) {
+      implicitWeights = new float[ImplicitGemmConv2d.packedWeightsSize(geometry)];
+    }
+    ImplicitGemmConv2d.packWeights(geometry, w, implicitWeights);
+    return implicitWeights;
+  }
+
+  /** The current weights flipped and transposed for implicit GEMM's input gradient. */
+  private float[] packedTransposedWeights() {
+    if (implicitTransposedWeights == null) {
+      implicitTransposedWeights = new float[ImplicitGemmConv2d.packedTransposedWeightsSize(geometry)];
+    }
+    ImplicitGemmConv2d.packTransposedWeights(geometry, weight.segment(), implicitTransposedWeights);
+    return implicitTransposedWeights;
   }
 
   /** dz = dy * act'(y) in a scratch tensor kept for later batches. */

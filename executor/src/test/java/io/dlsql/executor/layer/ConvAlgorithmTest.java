@@ -35,6 +35,11 @@ class ConvAlgorithmTest {
     out.add(new Reference64.Conv(5, 8, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(4, 16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1));
     out.add(new Reference64.Conv(3, 4, 11, 9, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1));
+    // Implicit GEMM: rows wider than a vector with a ragged tail, 'valid' (no padding, so no gap
+    // between padded rows), odd channel counts, and more images than one weight-gradient group.
+    out.add(new Reference64.Conv(3, 5, 19, 21, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 17, 18, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(70, 2, 3, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     return out;
   }
 
