@@ -57,6 +57,8 @@ final class Compression {
 
   /** WITH option of every method: measure latency and throughput after compressing. */
   static final String MEASURE = "measure";
+  /** WITH option of PRUNE: which layers run CSR kernels ('measured', 'all' or 'none'). */
+  static final String SPARSE_KERNELS = "sparse_kernels";
   /** TRAIN options the compression training loop does not implement. */
   static final Set<String> UNSUPPORTED_TRAINING =
       Set.of("validation", "augment", "crop_padding", "flip", "early_stopping", "memory_limit");
@@ -72,6 +74,16 @@ final class Compression {
   /** What USING asked for, with its arguments checked. */
   sealed interface Method {
     String kind();
+
+    /** The name USING spells it with, for messages. */
+    default String sqlName() {
+      return switch (kind()) {
+        case KIND_PRUNED -> "PRUNE";
+        case KIND_PRUNED_CHANNELS -> "PRUNE_CHANNELS";
+        case KIND_DISTILLED -> "DISTILL";
+        default -> kind().toUpperCase(Locale.ROOT);
+      };
+    }
 
     /** A quantization to static int8 with calibrated activation ranges. */
     record Int8() implements Method {
@@ -153,6 +165,7 @@ final class Compression {
     checkClauses(compress, method);
     Map<String, Object> options = new LinkedHashMap<>(compress.options());
     boolean measure = flag(options.remove(MEASURE), true);
+    SparseKernels sparseKernels = method instanceof Method.Prune ? sparseKernels(options.remove(SPARSE_KERNELS)) : null;
     Object methodOptions = methodOptions(method, compress.finetuneQuery().isPresent(), options);
     if (!(method instanceof Method.Distill) && ModelVariants.method(source) != null
         && ModelVariants.method(source).equals(KIND_INT8)) {
@@ -166,7 +179,7 @@ final class Compression {
       case Method.Narrow m -> narrow(source, m);
       case Method.Shared m -> codebook(source, m);
       case Method.Prune m -> prune(source, m, compress.finetuneQuery().orElse(null), (TrainOptions) methodOptions,
-          measure, execution);
+          measure ? sparseKernels : sparseKernels.withoutMeasuring(), execution);
       case Method.PruneChannels m -> pruneChannels(source, m, compress.finetuneQuery().orElse(null),
           (TrainOptions) methodOptions, execution);
       case Method.Distill m -> distill(source, m, compress.trainingQuery().orElseThrow(), (TrainOptions) methodOptions,
@@ -367,7 +380,7 @@ final class Compression {
     boolean calibrate = compress.calibrationQuery().isPresent();
     boolean finetune = compress.finetuneQuery().isPresent();
     boolean train = compress.trainingQuery().isPresent();
-    String kind = method.kind().toUpperCase(Locale.ROOT);
+    String kind = method.sqlName();
     if (method instanceof Method.Int8 && !calibrate) {
       throw new UserException(statement + ": int8 quantization needs CALIBRATE ON (query): a few hundred rows of"
           + " the model's input to measure activation ranges on");
@@ -404,19 +417,54 @@ final class Compression {
       if (known.contains(key)) {
         continue;
       }
+      if (UNSUPPORTED_TRAINING.contains(key) && training) {
+        throw new UserException(statement + ": the training option '" + key + "' is not supported when COMPRESS trains;"
+            + " supported: " + String.join(", ", known));
+      }
       if (TrainOptions.KNOWN.contains(key) && !UNSUPPORTED_TRAINING.contains(key)
           && (method instanceof Method.Prune || method instanceof Method.PruneChannels)) {
         throw new UserException(statement + ": option '" + key + "' is a fine-tuning option; add FINETUNE ON (query)");
       }
       Set<String> all = new TreeSet<>(known);
       all.add(MEASURE);
-      throw new UserException(statement + ": unknown option '" + key + "' for " + method.kind().toUpperCase(Locale.ROOT)
+      if (method instanceof Method.Prune) {
+        all.add(SPARSE_KERNELS);
+      }
+      throw new UserException(statement + ": unknown option '" + key + "' for " + method.sqlName()
           + "; known options: " + String.join(", ", all));
     }
     if (method instanceof Method.Int8) {
       return Calibration.Options.fromMap(options);
     }
     return training ? TrainOptions.fromMap(options) : null;
+  }
+
+  /** Which layers of an unstructured-pruned model run CSR kernels. */
+  enum SparseKernels {
+    /** Those whose CSR kernel measured faster than the dense one on this machine (the planner's choice). */
+    MEASURED,
+    /** Every layer that has a CSR kernel. */
+    ALL,
+    /** None: dense kernels on the zero-filled weights. */
+    NONE;
+
+    /** Without measurement there is nothing to choose by, so MEASURED runs dense kernels. */
+    SparseKernels withoutMeasuring() {
+      return this == MEASURED ? NONE : this;
+    }
+  }
+
+  private SparseKernels sparseKernels(Object value) {
+    if (value == null) {
+      return SparseKernels.MEASURED;
+    }
+    String text = word(value, SPARSE_KERNELS);
+    for (SparseKernels k : SparseKernels.values()) {
+      if (k.name().equalsIgnoreCase(text)) {
+        return k;
+      }
+    }
+    throw new UserException(statement + ": " + SPARSE_KERNELS + " must be 'measured', 'all' or 'none', got '" + value + "'");
   }
 
   private boolean flag(Object value, boolean fallback) {
@@ -476,8 +524,8 @@ final class Compression {
     return new LinkedHashMap<>(ModelVariants.structureOf(source));
   }
 
-  private Variant prune(ModelInfo source, Method.Prune method, SqlNode finetune, TrainOptions opts, boolean measure,
-      Execution execution) throws SQLException {
+  private Variant prune(ModelInfo source, Method.Prune method, SqlNode finetune, TrainOptions opts,
+      SparseKernels kernels, Execution execution) throws SQLException {
     NetworkSpec spec = ModelStatements.spec(source);
     Map<String, float[]> state = ModelVariants.floatState(catalog().loadWeights(source.name()));
     PruningMask mask = MagnitudePruning.unstructured(spec, state, method.sparsity(), method.scope());
@@ -497,10 +545,16 @@ final class Compression {
     properties.put("sparsity", Double.toString(mask.sparsity()));
     properties.put("scope", method.scope().name().toLowerCase(Locale.ROOT));
     Set<String> sparse = new LinkedHashSet<>();
-    if (measure) {
+    if (kernels == SparseKernels.MEASURED) {
       execution.report(new Execution.Progress("timing sparse kernels", source.name(), 0, 0, 0, 0, Double.NaN, 0,
           Double.NaN));
       sparse = SparseNetwork.fasterSparse(SparseNetwork.measure(spec, state, SPARSE_MEASURE_BATCH, SPARSE_MEASURE_REPEATS));
+    } else if (kernels == SparseKernels.ALL) {
+      for (var node : spec.nodes()) {
+        if (SparseNetwork.canRunSparse(spec, node)) {
+          sparse.add(node.name());
+        }
+      }
     }
     properties.put(ModelVariants.SPARSE_LAYERS, ModelVariants.joinNames(sparse));
     return new Variant(source.definition(), ModelVariants.archiveWeights(SparseNetwork.toArchive(spec, state)),

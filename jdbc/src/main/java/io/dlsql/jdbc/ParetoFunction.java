@@ -62,7 +62,8 @@ final class ParetoFunction {
         SqlCall assignment = (SqlCall) operand;
         String name = ((SqlIdentifier) assignment.operand(1)).getSimple().toLowerCase(Locale.ROOT);
         if (!name.equals(LINEAGE) || !(assignment.operand(0) instanceof SqlCharStringLiteral model)) {
-          throw new UserException("pareto: the only named argument is lineage => 'model'; got " + operand);
+          throw new UserException("pareto: the only named argument is lineage => 'model'; got " + name + " => "
+              + assignment.operand(0));
         }
         lineage = model.getValueAs(String.class).toLowerCase(Locale.ROOT);
       } else if (operand instanceof SqlCharStringLiteral text) {

@@ -91,7 +91,7 @@ final class SystemSchema extends AbstractSchema {
         "epochs_trained", SqlTypeName.INTEGER, "train_loss", SqlTypeName.DOUBLE, "accuracy", SqlTypeName.DOUBLE,
         "loss", SqlTypeName.DOUBLE, "latency_ms", SqlTypeName.DOUBLE, "throughput", SqlTypeName.DOUBLE,
         "peak_memory_bytes", SqlTypeName.BIGINT, "created", SqlTypeName.TIMESTAMP,
-        "statement", SqlTypeName.VARCHAR, "definition", SqlTypeName.VARCHAR);
+        "statement", SqlTypeName.VARCHAR, "definition", SqlTypeName.VARCHAR, "properties", SqlTypeName.VARCHAR);
   }
 
   static Object[] modelRow(ModelInfo m) {
@@ -99,8 +99,16 @@ final class SystemSchema extends AbstractSchema {
       m.name(), m.kind(), m.status().name(), m.parent(),
       m.inputName() + " " + tensorText(m.inputDims()), m.labelColumn(), m.classes(), m.parameterCount(),
       m.sizeBytes(), m.epochsTrained(), m.lastTrainLoss(), m.accuracy(), m.loss(), m.latencyMs(),
-      m.throughput(), m.peakMemoryBytes(), millis(m.created()), m.statement(), m.definition()
+      m.throughput(), m.peakMemoryBytes(), millis(m.created()), m.statement(), m.definition(),
+      propertiesText(m.properties())
     };
+  }
+
+  /** A model's further facts (compression method and options, ...) as {@code key=value} pairs in key order. */
+  static String propertiesText(Map<String, String> properties) {
+    StringBuilder sb = new StringBuilder();
+    new java.util.TreeMap<>(properties).forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append('=').append(v));
+    return sb.toString();
   }
 
   static String tensorText(int[] dims) {
