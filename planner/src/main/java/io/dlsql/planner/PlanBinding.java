@@ -1,8 +1,12 @@
 package io.dlsql.planner;
 
 import io.dlsql.executor.graph.Network;
+import io.dlsql.executor.graph.RecomputeSchedule;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.layer.Layer;
+import io.dlsql.planner.checkpoint.CheckpointSchedule;
+import io.dlsql.planner.checkpoint.Segment;
+import io.dlsql.planner.checkpoint.StageModel;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import java.util.ArrayList;
@@ -12,16 +16,38 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Puts a physical plan's choices into an executor {@link Network}: today the convolution
- * algorithm of each layer, the choice the executor can take per layer. Returns the choices it
- * could not apply (layouts, fusion and checkpointing the executor does not run yet), so EXPLAIN
- * ANALYZE can say what was measured.
+ * Puts a physical plan's choices into an executor {@link Network}: the convolution algorithm of
+ * each layer and, for training, the checkpoint schedule (which nodes are recomputed in backward).
+ * Returns the choices it could not apply (layouts and fusion the executor does not run yet), so
+ * EXPLAIN ANALYZE can say what was measured.
  */
 public final class PlanBinding {
   private PlanBinding() {}
 
+  /**
+   * The executor's form of a plan's checkpoint schedule: each recomputed run of stages as the run
+   * of nodes it covers (stage {@code s} is the nodes between boundary tensors {@code b_s} and
+   * {@code b_s+1}, tensor {@code t} being node {@code t-1}'s output). No schedule, or an inference
+   * plan: nothing recomputed.
+   */
+  public static RecomputeSchedule recomputeSchedule(PhysicalPlan plan) {
+    CheckpointSchedule schedule = plan.checkpoints();
+    if (schedule == null || plan.request().mode() != Mode.TRAIN) {
+      return RecomputeSchedule.NONE;
+    }
+    List<Integer> boundaries = StageModel.boundaries(plan);
+    List<RecomputeSchedule.Segment> runs = new ArrayList<>();
+    for (Segment seg : schedule.segments()) {
+      if (seg.recomputed()) {
+        runs.add(new RecomputeSchedule.Segment(boundaries.get(seg.first()), boundaries.get(seg.last() + 1) - 1));
+      }
+    }
+    return new RecomputeSchedule(runs);
+  }
+
   /** Applies what the executor supports; returns a description of each choice left out. */
   public static List<String> apply(PhysicalPlan plan, Network network) {
+    network.setRecomputeSchedule(recomputeSchedule(plan));
     Map<String, Layer> layers = new HashMap<>();
     for (Layer layer : network.layers()) {
       layers.put(layer.name(), layer);

@@ -61,10 +61,18 @@ public final class Network implements AutoCloseable {
   private int[] foldedInto;
   private boolean lastForwardFolded;
 
+  /** Samples the buffers of the current step are sized for: the largest batch seen in its mode. */
   private int capacity;
+  /**
+   * The largest batch seen per mode, evaluation [0] and training [1]: kept apart so a larger
+   * validation batch does not make training's buffers (and its peak memory) larger.
+   */
+  private final int[] capacities = new int[2];
   private int batch = -1;
   /** Where every activation, activation gradient and gradient scratch buffer comes from and goes back to. */
   private final TensorPool pool = new TensorPool();
+  /** The im2col buffers every convolution of this network shares: layers run one at a time. */
+  private final Conv2d.Workspace convWorkspace = new Conv2d.Workspace();
   /** Per slot (the node that writes it): the pooled buffer held now, or null, and its batch view. */
   private Tensor[] outputOwners = new Tensor[0];
   private Tensor[] outputViews = new Tensor[0];
@@ -114,6 +122,9 @@ public final class Network implements AutoCloseable {
         shapes[i] = shapeByName.get(node.name());
         layers[i] = createLayer(node.name(), specs.get(i), in, shapes[i], LayerSpec.where(i + 1, node.op()));
         layers[i].initialize(init, Rng.derive(seed, i));
+        if (layers[i] instanceof Conv2d c) {
+          c.shareWorkspace(convWorkspace);
+        }
       }
     } catch (RuntimeException e) {
       close();
@@ -174,6 +185,7 @@ public final class Network implements AutoCloseable {
     }
     closeActivations();
     capacity = 0;
+    Arrays.fill(capacities, 0);
     batch = -1;
     planFusion();
   }
@@ -204,6 +216,7 @@ public final class Network implements AutoCloseable {
     choices[i] = choice;
     closeActivations();
     capacity = 0;
+    Arrays.fill(capacities, 0);
     batch = -1;
     planFusion();
   }
@@ -362,13 +375,14 @@ public final class Network implements AutoCloseable {
     this.stepSeedSet = true;
   }
 
-  private void ensureCapacity(int n) {
-    if (n > capacity) {
-      // Every buffer is free between steps; larger ones replace them all.
-      releaseStep();
-      pool.clear();
-      capacity = n;
-    }
+  /**
+   * Sizes this step's buffers for the largest batch its mode has seen, so a smaller last batch
+   * reuses the same buffers; buffers of other sizes in the pool give way as the new ones are taken.
+   */
+  private void ensureCapacity(int n, boolean training) {
+    int mode = training ? 1 : 0;
+    capacities[mode] = Math.max(capacities[mode], n);
+    capacity = capacities[mode];
   }
 
   private static int[] batched(int n, int[] sample) {
@@ -440,7 +454,7 @@ public final class Network implements AutoCloseable {
    * The most bytes of activations, activation gradients and gradient scratch held at once since
    * the buffers were last sized (the first forward, or one with a larger batch).
    */
-  long activationPeakBytes() {
+  public long activationPeakBytes() {
     return pool.peakInUseBytes();
   }
 
@@ -567,7 +581,7 @@ public final class Network implements AutoCloseable {
     }
     int n = x.dim(0);
     releaseStep();
-    ensureCapacity(n);
+    ensureCapacity(n, training);
     batch = n;
     input = x;
     forwardWasTraining = training;
@@ -897,5 +911,6 @@ public final class Network implements AutoCloseable {
         l.close();
       }
     }
+    convWorkspace.close();
   }
 }

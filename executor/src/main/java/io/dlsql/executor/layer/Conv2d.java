@@ -122,6 +122,9 @@ public final class Conv2d extends Layer {
   private Tensor foldedWeight;
   private Tensor foldedBias;
 
+  /** Where the per-chunk im2col buffers come from: this layer's own, or one its network shares. */
+  private Workspace workspace = new Workspace();
+  private boolean ownWorkspace = true;
   /** Per chunk: im2col buffer, partial weight and bias gradients (chunk 0 writes the final ones). */
   private Tensor[] cols = new Tensor[0];
   private Tensor[] partialWeightGrads = new Tensor[0];
@@ -215,33 +218,72 @@ public final class Conv2d extends Layer {
   }
 
   /**
+   * Per-chunk im2col (or Winograd) buffers. Each convolution has its own unless a caller whose
+   * convolutions never run at the same time (a network's layers) gives them one to share, so the
+   * buffers are as large as the largest layer needs instead of one set per layer.
+   */
+  public static final class Workspace implements AutoCloseable {
+    private Tensor[] buffers = new Tensor[0];
+
+    /** At least {@code chunks} buffers of at least {@code floats} floats each; grows, never shrinks. */
+    Tensor[] ensure(int chunks, long floats) {
+      if (buffers.length >= chunks && (buffers.length == 0 || buffers[0].numel() >= floats)) {
+        return buffers;
+      }
+      int count = Math.max(chunks, buffers.length);
+      long size = Math.max(floats, buffers.length == 0 ? 0 : buffers[0].numel());
+      Tensor[] grown = new Tensor[count];
+      for (int c = 0; c < count; c++) {
+        if (c < buffers.length && buffers[c].numel() >= size) {
+          grown[c] = buffers[c];
+        } else {
+          if (c < buffers.length) {
+            buffers[c].close();
+          }
+          grown[c] = Tensor.zeros(Math.toIntExact(size));
+        }
+      }
+      buffers = grown;
+      return buffers;
+    }
+
+    @Override
+    public void close() {
+      for (Tensor t : buffers) {
+        t.close();
+      }
+      buffers = new Tensor[0];
+    }
+  }
+
+  /** Takes this layer's im2col buffers from {@code shared} from now on, freeing its own. */
+  public void shareWorkspace(Workspace shared) {
+    if (workspace != shared) {
+      if (ownWorkspace) {
+        workspace.close();
+      }
+      workspace = shared;
+      ownWorkspace = false;
+      cols = new Tensor[0];
+    }
+  }
+
+  /**
    * Makes sure every chunk has its workspaces, sized for the current algorithm; allocates only
    * when the chunk count or the algorithm's needs grow, never in steady state.
    */
   private void ensureWorkspaces(int chunks) {
     long colSize = workspaceFloats();
-    if (cols.length >= chunks && (cols.length == 0 || cols[0].numel() >= colSize)) {
+    cols = workspace.ensure(chunks, colSize);
+    if (partialWeightGrads.length >= chunks) {
       return;
     }
-    int count = Math.max(chunks, cols.length);
-    Tensor[] newCols = new Tensor[count];
-    Tensor[] newWeight = Arrays.copyOf(partialWeightGrads, count);
-    Tensor[] newBias = Arrays.copyOf(partialBiasGrads, count);
-    for (int c = 0; c < count; c++) {
-      if (c < cols.length && cols[c].numel() >= colSize) {
-        newCols[c] = cols[c];
-      } else {
-        if (c < cols.length) {
-          cols[c].close();
-        }
-        newCols[c] = Tensor.zeros(Math.toIntExact(colSize));
-      }
-      if (c >= partialWeightGrads.length) {
-        newWeight[c] = c == 0 ? weightGrad : Tensor.zeros(weight.shape());
-        newBias[c] = c == 0 || bias == null ? biasGrad : Tensor.zeros(geometry.outChannels());
-      }
+    Tensor[] newWeight = Arrays.copyOf(partialWeightGrads, chunks);
+    Tensor[] newBias = Arrays.copyOf(partialBiasGrads, chunks);
+    for (int c = partialWeightGrads.length; c < chunks; c++) {
+      newWeight[c] = c == 0 ? weightGrad : Tensor.zeros(weight.shape());
+      newBias[c] = c == 0 || bias == null ? biasGrad : Tensor.zeros(geometry.outChannels());
     }
-    cols = newCols;
     partialWeightGrads = newWeight;
     partialBiasGrads = newBias;
   }
@@ -466,13 +508,13 @@ public final class Conv2d extends Layer {
       foldedWeight.close();
       foldedBias.close();
     }
-    for (int c = 0; c < cols.length; c++) {
-      cols[c].close();
-      if (c > 0) {
-        partialWeightGrads[c].close();
-        if (partialBiasGrads[c] != null) {
-          partialBiasGrads[c].close();
-        }
+    if (ownWorkspace) {
+      workspace.close();
+    }
+    for (int c = 1; c < partialWeightGrads.length; c++) {
+      partialWeightGrads[c].close();
+      if (partialBiasGrads[c] != null) {
+        partialBiasGrads[c].close();
       }
     }
   }

@@ -1,7 +1,11 @@
 package io.dlsql.planner.checkpoint;
 
 import io.dlsql.planner.Mode;
+import io.dlsql.executor.graph.Op;
+import io.dlsql.executor.kernel.conv.ConvCost;
+import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.planner.cost.ActivationMemoryProvider;
+import io.dlsql.planner.cost.BytesMovedProvider;
 import io.dlsql.planner.cost.CostModel;
 import io.dlsql.planner.cost.Direction;
 import io.dlsql.planner.logical.LogicalNode;
@@ -9,11 +13,13 @@ import io.dlsql.planner.logical.LogicalPlan;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A training plan seen as a chain of stages, the parts of the graph between consecutive
@@ -110,7 +116,43 @@ public final class StageModel {
           outBytes, forwardWalk(plan, cost, a, b, inBytes), backwardWalk(plan, cost, a, b, outBytes),
           nanos, flops));
     }
-    return new StageModel(stages, CostModel.persistentBytes(logical, plan.request()));
+    return new StageModel(stages, CostModel.persistentBytes(logical, plan.request()) + heldWorkspaceBytes(plan, cost));
+  }
+
+  /** The convolution algorithms the executor names, whose workspace it accounts itself. */
+  private static final Set<String> EXECUTOR_ALGORITHMS =
+      Arrays.stream(Conv2d.Algorithm.values()).map(Enum::name).collect(Collectors.toUnmodifiableSet());
+
+  /**
+   * Workspace the executor holds for the whole run rather than per operator, by the executor's own
+   * accounting ({@link Conv2d#cost}): one set of per-chunk im2col (or Winograd) buffers that a
+   * network's convolutions share, as large as the largest needs; what each convolution keeps once
+   * (transformed weights); and each convolution's partial weight gradients for the chunks after
+   * the first.
+   */
+  public static long heldWorkspaceBytes(PhysicalPlan plan, CostModel cost) {
+    int batch = plan.request().batchSize();
+    long perChunk = 0;
+    int chunks = 1;
+    long perLayer = 0;
+    for (PlanNode.Operator op : plan.operators()) {
+      String algorithm = op.implementation().executorAlgorithm();
+      if (op.logical().op() != Op.CONV2D || algorithm == null) {
+        continue;
+      }
+      int opChunks = Math.max(1, Math.min(op.threads(), batch));
+      perLayer += (opChunks - 1) * BytesMovedProvider.weightCount(op.logical()) * BytesMovedProvider.ELEMENT_BYTES;
+      if (!EXECUTOR_ALGORITHMS.contains(algorithm)) {
+        // A prospective kernel the executor does not run yet: the planner's own workspace estimate.
+        perLayer += cost.workspaceBytes(plan, op);
+        continue;
+      }
+      ConvCost c = Conv2d.cost(Conv2d.Algorithm.valueOf(algorithm), op.logical().geometry(), batch);
+      chunks = Math.max(chunks, opChunks);
+      perChunk = Math.max(perChunk, c.workspaceBytesPerThread());
+      perLayer += c.layerWorkspaceBytes();
+    }
+    return chunks * perChunk + perLayer;
   }
 
   /**
@@ -133,6 +175,24 @@ public final class StageModel {
     return CostModel.tensorBytes(logical.shape(tensor), batch);
   }
 
+  /**
+   * Whether the executor writes node {@code j}'s output to a buffer of its own in training: every
+   * node does except a ReLU that its producer (convolution, batchnorm, add or dense, read by
+   * nothing else) computes in place. The plan's wider fusion groups (batchnorm + add + ReLU) are
+   * not what training runs, so the memory walk follows the executor.
+   */
+  static boolean executorWrites(LogicalPlan logical, int j) {
+    LogicalNode node = logical.node(j);
+    if (node.op() != Op.RELU || node.inputs().size() != 1 || node.inputs().get(0) == 0) {
+      return true;
+    }
+    int in = node.inputs().get(0);
+    Op producer = logical.node(in - 1).op();
+    boolean fusable = producer == Op.CONV2D || producer == Op.BATCHNORM2D || producer == Op.ADD
+        || producer == Op.DENSE;
+    return !(fusable && logical.consumers(in).size() == 1 && in != logical.outputTensor());
+  }
+
   /** Liveness walk of a stage's forward when it stores nothing: outputs freed after their last reader. */
   private static long forwardWalk(PhysicalPlan plan, CostModel cost, int a, int b, long inBytes) {
     LogicalPlan logical = plan.logical();
@@ -148,11 +208,10 @@ public final class StageModel {
     long live = inBytes;
     long peak = live;
     for (int j = a; j < b; j++) {
-      PlanNode.Operator op = plan.operator(j);
-      long out = CostModel.materialized(plan, op) ? tensorBytes(logical, j + 1, batch) : 0;
+      long out = executorWrites(logical, j) ? tensorBytes(logical, j + 1, batch) : 0;
       size.put(j + 1, out);
       live += out;
-      peak = Math.max(peak, live + cost.workspaceBytes(plan, op));
+      peak = Math.max(peak, live);
       for (int in : logical.node(j).inputs()) {
         if (readers.merge(in, -1, Integer::sum) == 0) {
           live -= size.getOrDefault(in, 0L);
@@ -162,7 +221,11 @@ public final class StageModel {
     return peak;
   }
 
-  /** Liveness walk of a stage's gradients, last node first: each gradient lives from its first writer to its producer's backward. */
+  /**
+   * Liveness walk of a stage's gradients, last node first: each gradient lives from its first
+   * writer to its producer's backward, and a second writer's gradient lives in a scratch buffer
+   * while that writer runs.
+   */
   private static long backwardWalk(PhysicalPlan plan, CostModel cost, int a, int b, long outBytes) {
     LogicalPlan logical = plan.logical();
     int batch = plan.request().batchSize();
@@ -172,12 +235,19 @@ public final class StageModel {
     long peak = live;
     for (int j = b - 1; j >= a; j--) {
       LogicalNode node = logical.node(j);
+      // A gradient that a later reader already wrote arrives in a scratch buffer and is added.
+      long scratch = 0;
       for (int in : node.inputs()) {
-        if (in != 0 && liveGrads.add(in)) {
+        if (in == 0) {
+          continue;
+        }
+        if (liveGrads.add(in)) {
           live += tensorBytes(logical, in, batch);
+        } else {
+          scratch += tensorBytes(logical, in, batch);
         }
       }
-      peak = Math.max(peak, live + cost.workspaceBytes(plan, plan.operator(j)));
+      peak = Math.max(peak, live + scratch);
       if (liveGrads.remove(j + 1)) {
         live -= tensorBytes(logical, j + 1, batch);
       }

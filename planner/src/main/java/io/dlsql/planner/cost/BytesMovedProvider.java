@@ -11,7 +11,7 @@ import io.dlsql.planner.logical.LogicalNode;
  */
 public final class BytesMovedProvider {
   /** fp32 elements. */
-  static final int ELEMENT_BYTES = Float.BYTES;
+  public static final int ELEMENT_BYTES = Float.BYTES;
   /** Training batchnorm reads its input twice: once for the statistics, once to normalise. */
   static final int BATCHNORM_TRAIN_INPUT_READS = 2;
   /** Backward of im2col convolution builds the column matrix again and writes its gradient. */

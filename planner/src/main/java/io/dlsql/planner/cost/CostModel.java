@@ -222,6 +222,8 @@ public final class CostModel {
     long peak;
     if (training) {
       StageModel stages = StageModel.of(plan, this);
+      // Training also holds the executor's run-long workspaces.
+      persistent = stages.persistentBytes();
       CheckpointSchedule schedule = plan.checkpoints();
       peak = schedule != null ? schedule.peakBytes() : stages.evaluate(stages.storeAll()).peakBytes();
     } else {
