@@ -1,9 +1,8 @@
 package io.dlsql.executor.optim;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.layer.Parameter;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -44,18 +43,8 @@ public final class Sgd implements Optimizer {
       MemorySegment w = p.value().segment();
       MemorySegment g = p.grad().segment();
       MemorySegment buf = momentum == 0 ? null : state.get(p, BUFFER).segment();
-      Parallel.get().forRange((int) p.value().numel(), GRAIN, (chunk, from, to) -> {
-        for (int i = from; i < to; i++) {
-          float wi = w.getAtIndex(F32, i);
-          float d = g.getAtIndex(F32, i) + wd * wi;
-          if (buf != null) {
-            float b = first ? d : mu * buf.getAtIndex(F32, i) + d;
-            buf.setAtIndex(F32, i, b);
-            d = nesterov ? d + mu * b : b;
-          }
-          w.setAtIndex(F32, i, wi - rate * d);
-        }
-      });
+      Parallel.get().forRange((int) p.value().numel(), GRAIN, (chunk, from, to) ->
+          ElementwiseKernels.sgdUpdate(w, g, buf, from, to, wd, mu, rate, first, nesterov));
     }
     steps++;
   }

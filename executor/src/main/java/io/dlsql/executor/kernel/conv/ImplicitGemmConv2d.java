@@ -58,9 +58,9 @@ public final class ImplicitGemmConv2d {
    * Grid columns the weight gradient sums before adding its lanes into dW: long enough that the
    * lane sums are a small share of the work, short enough that a group's padded images stay in L2.
    */
-  static final int TARGET_GROUP_COLUMNS = 2048;
+  static final int TARGET_GROUP_COLUMNS = 8192;
   /** Upper bound on images per weight-gradient group, so tiny maps do not make huge buffers. */
-  static final int MAX_GROUP_IMAGES = 32;
+  static final int MAX_GROUP_IMAGES = 64;
 
   /**
    * Whether this algorithm computes {@code g}: stride 1, one group, and padding no larger than the

@@ -308,6 +308,41 @@ public final class ElementwiseKernels {
     }
   }
 
+  /**
+   * One SGD update of w[from, to) (PyTorch's rule, dampening 0): {@code d = g + wd * w}; with a
+   * momentum buffer {@code buf = first ? d : mu * buf + d} and {@code d = nesterov ? d + mu * buf :
+   * buf}; then {@code w -= rate * d}. buf may be null (no momentum). Separate multiplies and adds,
+   * no fused multiply-add, so the vector and scalar paths round identically.
+   */
+  public static void sgdUpdate(
+      MemorySegment w, MemorySegment g, MemorySegment buf, long from, long to, float wd, float mu,
+      float rate, boolean first, boolean nesterov) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      for (; i + V <= to; i += V) {
+        long at = i * Float.BYTES;
+        FloatVector wi = load(w, i);
+        FloatVector d = load(g, i).add(wi.mul(wd));
+        if (buf != null) {
+          FloatVector b = first ? d : load(buf, i).mul(mu).add(d);
+          b.intoMemorySegment(buf, at, ORDER);
+          d = nesterov ? d.add(b.mul(mu)) : b;
+        }
+        wi.sub(d.mul(rate)).intoMemorySegment(w, at, ORDER);
+      }
+    }
+    for (; i < to; i++) {
+      float wi = w.getAtIndex(F32, i);
+      float d = g.getAtIndex(F32, i) + wd * wi;
+      if (buf != null) {
+        float b = first ? d : mu * buf.getAtIndex(F32, i) + d;
+        buf.setAtIndex(F32, i, b);
+        d = nesterov ? d + mu * b : b;
+      }
+      w.setAtIndex(F32, i, wi - rate * d);
+    }
+  }
+
   /** Adds the lanes of {@code v} in lane order, in double. */
   static double lanes(FloatVector v) {
     double s = 0;
