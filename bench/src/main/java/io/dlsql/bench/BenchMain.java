@@ -43,6 +43,7 @@ public final class BenchMain {
     Options options = new OptionsBuilder().parent(cli).jvmArgsAppend(jvmFlags()).build();
     Collection<RunResult> results = new Runner(options).run();
     printGflops(results);
+    ConvTable.print(results);
   }
 
   /** The flags from the parent pom, filtered into jvm-flags.properties at build time. */

@@ -1,9 +1,11 @@
 package io.dlsql.planner;
 
+import io.dlsql.catalog.UserException;
 import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.RecomputeSchedule;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.layer.Layer;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.checkpoint.CheckpointSchedule;
 import io.dlsql.planner.checkpoint.Segment;
 import io.dlsql.planner.checkpoint.StageModel;
@@ -16,10 +18,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Puts a physical plan's choices into an executor {@link Network}: the convolution algorithm of
- * each layer and, for training, the checkpoint schedule (which nodes are recomputed in backward).
- * Returns the choices it could not apply (layouts and fusion the executor does not run yet), so
- * EXPLAIN ANALYZE can say what was measured.
+ * Puts a physical plan's choices into an executor {@link Network}: each node's layout (the
+ * network inserts the conversions wherever neighbours differ, as the plan's conversion nodes do),
+ * the convolution algorithm of each layer and, for training, the checkpoint schedule (which nodes
+ * are recomputed in backward). Returns the choices it could not apply, so EXPLAIN ANALYZE can say
+ * what was measured.
  */
 public final class PlanBinding {
   private PlanBinding() {}
@@ -54,18 +57,38 @@ public final class PlanBinding {
     }
     List<String> notApplied = new ArrayList<>();
     for (PlanNode.Operator op : plan.operators()) {
+      String name = op.logical().name();
+      Layer layer = layers.get(name);
+      if (layer == null) {
+        continue;
+      }
+      // The layout a node reads images in (a flat-output reduction such as global pooling included).
+      Layout layout = op.implementation().inputLayout().executorLayout();
+      if (touchesImages(op) && layout != network.layout(name)) {
+        network.chooseLayout(name, layout);
+      }
       String algorithm = op.implementation().executorAlgorithm();
-      Layer layer = layers.get(op.logical().name());
-      if (algorithm == null || !(layer instanceof Conv2d conv)) {
+      if (algorithm == null || !(layer instanceof Conv2d)) {
         continue;
       }
       boolean known = Arrays.stream(Conv2d.Algorithm.values()).anyMatch(a -> a.name().equals(algorithm));
-      if (known) {
-        conv.setAlgorithm(Conv2d.Algorithm.valueOf(algorithm));
-      } else {
-        notApplied.add(op.logical().name() + ": algorithm " + algorithm);
+      if (!known) {
+        notApplied.add(name + ": algorithm " + algorithm);
+        continue;
+      }
+      try {
+        network.choose(name, network.choice(name).withAlgorithm(Conv2d.Algorithm.valueOf(algorithm)));
+      } catch (UserException e) {
+        notApplied.add(name + ": algorithm " + algorithm + " in " + layout);
       }
     }
     return notApplied;
+  }
+
+  private static boolean touchesImages(PlanNode.Operator op) {
+    if (op.logical().outputShape().length == 3) {
+      return true;
+    }
+    return op.logical().inputShapes().stream().anyMatch(shape -> shape.length == 3);
   }
 }

@@ -1,9 +1,11 @@
 package io.dlsql.executor.graph;
 
 import io.dlsql.catalog.UserException;
+import io.dlsql.executor.kernel.blocked.ChannelPadding;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
+import io.dlsql.executor.kernel.layout.LayoutConversion;
 import io.dlsql.executor.layer.Activation;
 import io.dlsql.executor.layer.Add;
 import io.dlsql.executor.layer.BatchNorm2d;
@@ -18,6 +20,7 @@ import io.dlsql.executor.layer.Layer;
 import io.dlsql.executor.layer.Parameter;
 import io.dlsql.executor.layer.Pool2d;
 import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -53,6 +56,15 @@ public final class Network implements AutoCloseable {
 
   /** Per node, the choice the planner (or a caller) made for it; defaults until set. */
   private final NodeChoice[] choices;
+  /**
+   * Per node, the layout it reads and writes images in (NCHW until {@link #chooseLayout}); an
+   * input arriving in another layout is converted into a buffer held until the node's backward
+   * (training) or the end of its forward (evaluation), and the gradient goes back converted.
+   */
+  private final Layout[] layouts;
+  /** Per node, per input slot: the input converted into the node's layout while held, and its view. */
+  private final Tensor[][] convertedOwners;
+  private final Tensor[][] convertedViews;
   /** Per node, the producer whose layer computes this node's output (a fused ReLU), or -1. */
   private int[] absorbedBy;
   /** Per convolution, the batchnorm node it folds in evaluation (writing that node's output), or -1. */
@@ -133,6 +145,14 @@ public final class Network implements AutoCloseable {
     outputNode = spec.indexOf(spec.outputName());
     choices = new NodeChoice[count];
     Arrays.fill(choices, NodeChoice.DEFAULT);
+    layouts = new Layout[count];
+    Arrays.fill(layouts, Layout.NCHW);
+    convertedOwners = new Tensor[count][];
+    convertedViews = new Tensor[count][];
+    for (int i = 0; i < count; i++) {
+      convertedOwners[i] = new Tensor[sources[i].length];
+      convertedViews[i] = new Tensor[sources[i].length];
+    }
     // Gradient routing, decided once: walking backward, the loss is the first consumer of the
     // output node, and the first consumer of any other node writes its gradient in place.
     viaScratch = new boolean[count][];
@@ -207,9 +227,9 @@ public final class Network implements AutoCloseable {
       if (!(layers[i] instanceof Conv2d c)) {
         throw new UserException("layer " + node + " is not a convolution; it has no algorithm to choose");
       }
-      if (!Conv2d.supports(choice.algorithm(), c.geometry())) {
+      if (!Conv2d.supports(choice.algorithm(), layouts[i], c.geometry())) {
         throw new UserException("convolution algorithm " + choice.algorithm() + " cannot compute layer "
-            + node + " (" + c.geometry() + ")");
+            + node + " (" + c.geometry() + ") in layout " + layouts[i]);
       }
       c.setAlgorithm(choice.algorithm());
     }
@@ -219,6 +239,67 @@ public final class Network implements AutoCloseable {
     Arrays.fill(capacities, 0);
     batch = -1;
     planFusion();
+  }
+
+  /** The layout node {@code node} reads and writes images in. */
+  public Layout layout(String node) {
+    return layouts[nodeIndex(node)];
+  }
+
+  /**
+   * Runs node {@code node} in {@code layout}: it reads its image inputs and writes its image
+   * output in that layout, with conversions where a neighbour's layout differs. A convolution
+   * whose algorithm does not run in the layout takes {@link Conv2d#defaultAlgorithm}. Nodes that
+   * touch no images (dense layers) have only NCHW.
+   *
+   * @throws UserException if the node does not exist or touches no images and layout is not NCHW
+   */
+  public void chooseLayout(String node, Layout layout) {
+    int i = nodeIndex(node);
+    if (!handlesImages(i) && layout != Layout.NCHW) {
+      throw new UserException("layer " + node + " works on flat features; it has no " + layout + " layout");
+    }
+    layouts[i] = layout;
+    if (layers[i] instanceof Conv2d c && !Conv2d.supports(c.algorithm(), layout, c.geometry())) {
+      Conv2d.Algorithm a = Conv2d.defaultAlgorithm(layout, c.geometry());
+      c.setAlgorithm(a);
+      choices[i] = choices[i].withAlgorithm(a);
+    }
+    closeActivations();
+    capacity = 0;
+    batch = -1;
+    planFusion();
+  }
+
+  /** Runs every node that touches images in {@code layout} (conversions only at the input and at flat layers). */
+  public void setLayout(Layout layout) {
+    for (int i = 0; i < layers.length; i++) {
+      if (handlesImages(i)) {
+        chooseLayout(layers[i].name(), layout);
+      }
+    }
+  }
+
+  /** Whether node {@code i} reads or writes image batches (N, C, H, W). */
+  private boolean handlesImages(int i) {
+    if (shapes[i].length == 3) {
+      return true;
+    }
+    for (int k = 0; k < sources[i].length; k++) {
+      if (sourceShape(i, k).length == 3) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private int[] sourceShape(int i, int k) {
+    return sources[i][k] < 0 ? spec.inputShape() : shapes[sources[i][k]];
+  }
+
+  /** The layout node {@code i}'s output is stored in: its own for images, NCHW for flat outputs. */
+  private Layout outputLayout(int i) {
+    return shapes[i].length == 3 ? layouts[i] : Layout.NCHW;
   }
 
   private int nodeIndex(String node) {
@@ -274,7 +355,7 @@ public final class Network implements AutoCloseable {
         continue;
       }
       int p = sources[r][0];
-      if (p < 0 || consumers[p] != 1 || p == outputNode || !choices[p].fuseActivation()
+      if (p < 0 || consumers[p] != 1 || p == outputNode || !choices[p].fuseActivation() || layouts[p] != layouts[r]
           || !setFusedActivation(layers[p], FusedActivation.RELU)) {
         continue;
       }
@@ -286,6 +367,7 @@ public final class Network implements AutoCloseable {
       }
       int c = sources[b][0];
       if (c >= 0 && layers[c] instanceof Conv2d conv && consumers[c] == 1 && choices[c].foldBatchNorm()
+          && layouts[c] == layouts[b]
           && conv.fusedActivation() == FusedActivation.IDENTITY && bn.outputShape().length == 3) {
         conv.setFoldedBatchNorm(bn);
         foldTarget[c] = b;
@@ -394,9 +476,36 @@ public final class Network implements AutoCloseable {
 
   /** A buffer for a batch of node {@code node}'s per-sample shape: the pooled owner and its batch view. */
   private Tensor[] takeBuffer(int node) {
-    Tensor owner = pool.take(capacity * numel(shapes[node]));
-    Tensor view = owner.reshape(batched(capacity, shapes[node])).slice(0, batch);
+    return takeBuffer(shapes[node], outputLayout(node));
+  }
+
+  /** A buffer for a batch of per-sample shape {@code sample} in {@code layout}: the pooled owner and its batch view. */
+  private Tensor[] takeBuffer(int[] sample, Layout layout) {
+    if (layout == Layout.NCHW) {
+      Tensor owner = pool.take(capacity * numel(sample));
+      return new Tensor[] {owner, owner.reshape(batched(capacity, sample)).slice(0, batch)};
+    }
+    Tensor owner = pool.take(capacity * layout.imageSize(sample[0], sample[1], sample[2]));
+    Tensor view = Tensor.wrap(owner.segment(), layout, batched(capacity, sample)).slice(0, batch);
+    // Pooled memory holds old values; NCHWc's padding channels must read zero, and kernels keep them so.
+    ChannelPadding.clear(view);
     return new Tensor[] {owner, view};
+  }
+
+  /** Whether input slot {@code k} of node {@code i} arrives in another layout than the node reads. */
+  private boolean converts(int i, int k, Tensor source) {
+    return sourceShape(i, k).length == 3 && source.layout() != layouts[i];
+  }
+
+  /** Gives back the converted inputs node {@code i} holds. */
+  private void releaseConverted(int i) {
+    for (int k = 0; k < convertedOwners[i].length; k++) {
+      if (convertedOwners[i][k] != null) {
+        pool.give(convertedOwners[i][k]);
+        convertedOwners[i][k] = null;
+        convertedViews[i][k] = null;
+      }
+    }
   }
 
   /** Takes the output buffer of slot {@code s} unless it is already held. */
@@ -418,6 +527,9 @@ public final class Network implements AutoCloseable {
 
   /** Gives back every buffer of the latest step (the logits included). */
   private void releaseStep() {
+    for (int i = 0; i < convertedOwners.length; i++) {
+      releaseConverted(i);
+    }
     for (int s = 0; s < outputOwners.length; s++) {
       releaseOutput(s);
     }
@@ -606,6 +718,9 @@ public final class Network implements AutoCloseable {
       long started = clock.getAsLong();
       layers[i].forward(inputsOf(p, i), outputViews[i], training);
       forwardNanos[i] += clock.getAsLong() - started;
+      if (!training) {
+        releaseConverted(i);
+      }
       for (int j : sources[i]) {
         if (j >= 0 && --reads[p.slot()[j]] == 0 && !p.keep()[p.slot()[j]]) {
           releaseOutput(p.slot()[j]);
@@ -622,6 +737,15 @@ public final class Network implements AutoCloseable {
     Tensor[] in = new Tensor[sources[i].length];
     for (int k = 0; k < in.length; k++) {
       in[k] = sources[i][k] < 0 ? input : outputViews[p.slot()[sources[i][k]]];
+      if (converts(i, k, in[k])) {
+        if (convertedOwners[i][k] == null) {
+          Tensor[] b = takeBuffer(sourceShape(i, k), layouts[i]);
+          LayoutConversion.convert(in[k], b[1]);
+          convertedOwners[i][k] = b[0];
+          convertedViews[i][k] = b[1];
+        }
+        in[k] = convertedViews[i][k];
+      }
     }
     return in;
   }
@@ -724,9 +848,19 @@ public final class Network implements AutoCloseable {
         scratchOwners = new Tensor[inputs];
       }
       Tensor[] gradIn = new Tensor[inputs];
+      Tensor[] inputViews = inputsOf(p, i);
+      Tensor[] convertedGrads = null;
       for (int k = 0; k < inputs; k++) {
         int j = sources[i][k];
         if (j < 0) {
+          continue;
+        }
+        if (convertedOwners[i][k] != null) {
+          // The node differentiates in its own layout; the gradient goes back converted below.
+          convertedGrads = convertedGrads == null ? new Tensor[inputs] : convertedGrads;
+          Tensor[] b = takeBuffer(sourceShape(i, k), layouts[i]);
+          convertedGrads[k] = b[0];
+          gradIn[k] = b[1];
           continue;
         }
         if (gradOwners[j] == null) {
@@ -740,7 +874,24 @@ public final class Network implements AutoCloseable {
         }
       }
       long started = clock.getAsLong();
-      layers[i].backward(inputsOf(p, i), outputViews[i], gradViews[i], gradIn);
+      layers[i].backward(inputViews, outputViews[i], gradViews[i], gradIn);
+      for (int k = 0; convertedGrads != null && k < inputs; k++) {
+        if (convertedGrads[k] == null) {
+          continue;
+        }
+        int j = sources[i][k];
+        if (gradOwners[j] == null) {
+          holdGradient(j);
+          LayoutConversion.convert(gradIn[k], gradViews[j]);
+        } else {
+          Tensor[] b = takeBuffer(j);
+          LayoutConversion.convert(gradIn[k], b[1]);
+          addInto(gradViews[j], b[1]);
+          pool.give(b[0]);
+        }
+        pool.give(convertedGrads[k]);
+      }
+      releaseConverted(i);
       for (int k = 0; k < inputs; k++) {
         if (scratchOwners[k] != null) {
           addInto(gradViews[sources[i][k]], gradIn[k]);

@@ -3,6 +3,7 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.graph.Op;
+import io.dlsql.executor.kernel.blocked.ChannelPadding;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -47,6 +48,10 @@ public final class Activation extends Layer {
         default -> throw new IllegalStateException(kind.toString());
       }
     });
+    if (kind == Op.SIGMOID) {
+      // sigmoid(0) is not 0: NCHWc's padding channels must stay zero.
+      ChannelPadding.clear(output);
+    }
   }
 
   // relu: dx = dy * [x > 0]; leaky: dx = dy * (x > 0 ? 1 : slope); sigmoid: dx = dy * y * (1 - y);

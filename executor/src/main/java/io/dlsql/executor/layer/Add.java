@@ -20,6 +20,11 @@ public final class Add extends Layer {
   // y = x_0 + x_1 + ... (summed in input order)
   @Override
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
+    for (Tensor x : inputs) {
+      if (x.layout() != output.layout()) {
+        throw new IllegalStateException("add of a " + x.layout() + " input into a " + output.layout() + " output");
+      }
+    }
     MemorySegment y = output.segment();
     Elementwise.forEach(output.numel(), (from, to) -> {
       ElementwiseKernels.add(inputs[0].segment(), inputs[1].segment(), y,

@@ -1,9 +1,12 @@
 package io.dlsql.executor.layer;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.blocked.BlockedBatchNorm;
+import io.dlsql.executor.kernel.blocked.ChannelTiling;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -36,6 +39,8 @@ public final class BatchNorm2d extends Layer {
   private FusedActivation activation = FusedActivation.IDENTITY;
   /** dy masked by the fused activation when there is no input gradient buffer to hold it. */
   private Tensor maskedGrad;
+  /** The parameters as the NHWC / NCHWc kernels take them. */
+  private final BlockedBatchNorm.State blockedState;
 
   public BatchNorm2d(String name, int[] shape, double eps, double momentum) {
     super(name, shape);
@@ -51,6 +56,8 @@ public final class BatchNorm2d extends Layer {
     this.runningVar = Tensor.zeros(channels);
     this.usedMean = new double[channels];
     this.usedInvStd = new double[channels];
+    this.blockedState = new BlockedBatchNorm.State(gamma, beta, runningMean, runningVar, eps, momentum,
+        usedMean, usedInvStd);
     initialize(InitScheme.DEFAULT, null);
   }
 
@@ -115,6 +122,10 @@ public final class BatchNorm2d extends Layer {
     long count = (long) n * pixels;
     long sampleStride = (long) channels * pixels;
     lastTraining = training;
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedBatchNorm.forward(ChannelTiling.of(inputs[0]), x, y, training, blockedState, activation);
+      return;
+    }
     Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
       for (int c = from; c < to; c++) {
         double mean;
@@ -170,6 +181,11 @@ public final class BatchNorm2d extends Layer {
       dy = masked;
     }
     MemorySegment grad = dy;
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedBatchNorm.backward(ChannelTiling.of(inputs[0]), x, grad, dx, lastTraining, blockedState, gammaGrad,
+          betaGrad);
+      return;
+    }
     Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
       for (int c = from; c < to; c++) {
         float mean = (float) usedMean[c];

@@ -1,5 +1,7 @@
 package io.dlsql.executor.layer;
 
+import io.dlsql.executor.kernel.blocked.BlockedConcat;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -10,16 +12,20 @@ import java.lang.foreign.MemorySegment;
 public final class Concat extends Layer {
   /** Floats per sample of each input. */
   private final long[] partSizes;
+  /** Channels of each input. */
+  private final int[] partChannels;
 
   public Concat(String name, int[][] inputShapes, int[] shape) {
     super(name, shape);
     partSizes = new long[inputShapes.length];
+    partChannels = new int[inputShapes.length];
     for (int k = 0; k < inputShapes.length; k++) {
       long size = 1;
       for (int d : inputShapes[k]) {
         size *= d;
       }
       partSizes[k] = size;
+      partChannels[k] = inputShapes[k][0];
     }
   }
 
@@ -36,6 +42,10 @@ public final class Concat extends Layer {
   }
 
   private void copyBlocks(Tensor[] parts, Tensor whole, boolean intoWhole) {
+    if (whole.layout() != Layout.NCHW) {
+      BlockedConcat.copy(parts, partChannels, whole, intoWhole);
+      return;
+    }
     int n = whole.dim(0);
     long wholeBytes = whole.sampleSize() * Float.BYTES;
     MemorySegment w = whole.segment();

@@ -1,22 +1,27 @@
 package io.dlsql.executor.layer;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.blocked.BlockedConvolution;
 import io.dlsql.executor.kernel.conv.ConvCost;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.DepthwiseConv2d;
 import io.dlsql.executor.kernel.conv.DirectConv2d;
 import io.dlsql.executor.kernel.conv.Im2colConv2d;
 import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
+import io.dlsql.executor.kernel.conv.SpatialPackConv2d;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.kernel.winograd.WinogradConv2d;
 import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * 2-D convolution (grouped and depthwise included). The default algorithm is im2col + GEMM
@@ -41,7 +46,71 @@ public final class Conv2d extends Layer {
      * zero-padded copy of each image, and the input gradient is the forward kernel on the
      * transposed geometry (no im2col, no col2im); images in parallel.
      */
-    IMPLICIT_GEMM
+    IMPLICIT_GEMM,
+    /** Spatial pack on NCHWc: register-blocked direct convolution over 16-channel blocks, ungrouped. */
+    SPATIAL_PACK
+  }
+
+  /**
+   * The algorithm x layout matrix, in one place: whether {@code algorithm} computes {@code
+   * geometry} on inputs in {@code layout}. NCHW runs direct, im2col, depthwise, Winograd and
+   * implicit GEMM; NHWC
+   * runs direct, im2col (as im2row + GEMM) and depthwise; NCHWc runs direct, spatial pack and
+   * depthwise. The planner asks this before it offers a pair.
+   */
+  public static boolean supports(Algorithm algorithm, Layout layout, ConvGeometry geometry) {
+    if (!layouts(algorithm).contains(layout)) {
+      return false;
+    }
+    if (layout == Layout.NCHW) {
+      return switch (algorithm) {
+        case DIRECT, IM2COL -> true;
+        case DEPTHWISE -> DepthwiseConv2d.supports(geometry);
+        case WINOGRAD -> WinogradConv2d.supports(geometry);
+        case IMPLICIT_GEMM -> ImplicitGemmConv2d.supports(geometry);
+        case SPATIAL_PACK -> false;
+      };
+    }
+    BlockedConvolution.Kernel kernel = blockedKernel(algorithm);
+    return kernel != null && BlockedConvolution.supports(kernel, layout, geometry);
+  }
+
+  /** The layouts {@code algorithm} runs in for some geometry (the rows of the matrix). */
+  public static Set<Layout> layouts(Algorithm algorithm) {
+    return switch (algorithm) {
+      case DIRECT, DEPTHWISE -> EnumSet.allOf(Layout.class);
+      case IM2COL -> EnumSet.of(Layout.NCHW, Layout.NHWC);
+      case WINOGRAD, IMPLICIT_GEMM -> EnumSet.of(Layout.NCHW);
+      case SPATIAL_PACK -> EnumSet.of(Layout.NCHWC);
+    };
+  }
+
+  /** The kernel that runs {@code algorithm} outside NCHW, or null when it has none. */
+  private static BlockedConvolution.Kernel blockedKernel(Algorithm algorithm) {
+    return switch (algorithm) {
+      case DIRECT -> BlockedConvolution.Kernel.DIRECT;
+      case IM2COL -> BlockedConvolution.Kernel.IM2ROW;
+      case DEPTHWISE -> BlockedConvolution.Kernel.DEPTHWISE;
+      case SPATIAL_PACK -> BlockedConvolution.Kernel.SPATIAL_PACK;
+      case WINOGRAD, IMPLICIT_GEMM -> null;
+    };
+  }
+
+  /**
+   * The algorithm a layer takes when it is set to run in {@code layout} and its current one does
+   * not run there: in NCHW {@link #defaultAlgorithm(ConvGeometry)}; else depthwise for depthwise
+   * geometries, im2col (NHWC) or spatial pack (NCHWc), else direct.
+   */
+  public static Algorithm defaultAlgorithm(Layout layout, ConvGeometry geometry) {
+    if (layout == Layout.NCHW) {
+      return defaultAlgorithm(geometry);
+    }
+    for (Algorithm a : List.of(Algorithm.DEPTHWISE, layout == Layout.NCHWC ? Algorithm.SPATIAL_PACK : Algorithm.IM2COL)) {
+      if (supports(a, layout, geometry)) {
+        return a;
+      }
+    }
+    return Algorithm.DIRECT;
   }
 
   /**
@@ -61,7 +130,10 @@ public final class Conv2d extends Layer {
    * @throws IllegalArgumentException if the algorithm cannot compute the geometry
    */
   public static ConvCost cost(Algorithm algorithm, ConvGeometry geometry, int batch) {
-    if (!supports(algorithm, geometry)) {
+    if (algorithm == Algorithm.SPATIAL_PACK) {
+      return cost(algorithm, Layout.NCHWC, geometry, batch);
+    }
+    if (!supports(algorithm, Layout.NCHW, geometry)) {
       throw new IllegalArgumentException(algorithm + " cannot compute " + geometry);
     }
     long flops = 2 * geometry.macsPerImage() * batch;
@@ -86,17 +158,53 @@ public final class Conv2d extends Layer {
             Float.BYTES * ((long) ImplicitGemmConv2d.packedWeightsSize(geometry)
                 + ImplicitGemmConv2d.packedTransposedWeightsSize(geometry)));
       }
+      case SPATIAL_PACK -> throw new IllegalStateException("spatial pack is costed in NCHWc");
     };
   }
 
-  /** Whether {@code algorithm} can compute {@code geometry}. */
-  public static boolean supports(Algorithm algorithm, ConvGeometry geometry) {
-    return switch (algorithm) {
-      case DIRECT, IM2COL -> true;
-      case DEPTHWISE -> DepthwiseConv2d.supports(geometry);
-      case WINOGRAD -> WinogradConv2d.supports(geometry);
-      case IMPLICIT_GEMM -> ImplicitGemmConv2d.supports(geometry);
+  /**
+   * What {@code algorithm} costs in {@code layout}: NCHW as {@link #cost(Algorithm, ConvGeometry,
+   * int)}; in NHWC and NCHWc, inputs and outputs at their stored size (NCHWc pads channels to
+   * blocks of 16), im2row's lowered rows like im2col's, spatial pack's padded image copy per image
+   * and pass, and the packed weights each algorithm keeps.
+   *
+   * @throws IllegalArgumentException if the pair cannot compute the geometry
+   */
+  public static ConvCost cost(Algorithm algorithm, Layout layout, ConvGeometry geometry, int batch) {
+    if (!supports(algorithm, layout, geometry)) {
+      throw new IllegalArgumentException(algorithm + " in " + layout + " cannot compute " + geometry);
+    }
+    if (layout == Layout.NCHW) {
+      return cost(algorithm, geometry, batch);
+    }
+    BlockedConvolution.Kernel kernel = blockedKernel(algorithm);
+    long flops = 2 * geometry.macsPerImage() * batch;
+    long in = layout.imageSize(geometry.inChannels(), geometry.inHeight(), geometry.inWidth());
+    long out = layout.imageSize(geometry.outChannels(), geometry.outHeight(), geometry.outWidth());
+    long io = (long) batch * (in + out) + geometry.weightCount();
+    long extra = switch (kernel) {
+      case IM2ROW -> (long) batch * Im2colConv2d.extraTrafficPerImage(geometry);
+      case SPATIAL_PACK -> (long) batch * 2 * SpatialPackConv2d.paddedImageSize(geometry);
+      case DIRECT, DEPTHWISE -> 0;
     };
+    return new ConvCost(flops, 2 * flops, Float.BYTES * (io + extra), Float.BYTES * (2 * io + 2 * extra),
+        Float.BYTES * BlockedConvolution.workspaceFloats(kernel, geometry),
+        Float.BYTES * BlockedConvolution.layerFloats(kernel, geometry));
+  }
+
+  /** Whether {@code algorithm} can compute {@code geometry} on NCHW inputs (the executor's default layout). */
+  public static boolean supports(Algorithm algorithm, ConvGeometry geometry) {
+    return supports(algorithm, Layout.NCHW, geometry);
+  }
+
+  /** Whether {@code algorithm} can compute {@code geometry} in some layout. */
+  public static boolean supportsInSomeLayout(Algorithm algorithm, ConvGeometry geometry) {
+    for (Layout layout : Layout.values()) {
+      if (supports(algorithm, layout, geometry)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Images per chunk at least, so a chunk's work outweighs handing it to a thread. */
@@ -129,6 +237,8 @@ public final class Conv2d extends Layer {
   private Tensor[] cols = new Tensor[0];
   private Tensor[] partialWeightGrads = new Tensor[0];
   private Tensor[] partialBiasGrads = new Tensor[0];
+  /** Packed weights and workspaces for inputs in NHWC or NCHWc, made on first such input. */
+  private BlockedConvolution blocked;
 
   public Conv2d(String name, ConvGeometry geometry, boolean hasBias) {
     super(name, new int[] {geometry.outChannels(), geometry.outHeight(), geometry.outWidth()});
@@ -161,9 +271,13 @@ public final class Conv2d extends Layer {
     return algorithm;
   }
 
-  /** Chooses the algorithm; {@link Algorithm#DEPTHWISE} only for depthwise geometries. */
+  /**
+   * Chooses the algorithm; it must run in some layout ({@link Algorithm#DEPTHWISE} only for
+   * depthwise geometries, {@link Algorithm#SPATIAL_PACK} only on NCHWc inputs), and forward checks
+   * that it runs in the layout its input arrives in.
+   */
   public void setAlgorithm(Algorithm algorithm) {
-    if (!supports(algorithm, geometry)) {
+    if (!supportsInSomeLayout(algorithm, geometry)) {
       throw new IllegalArgumentException(algorithm + " cannot compute " + geometry);
     }
     this.algorithm = algorithm;
@@ -213,7 +327,7 @@ public final class Conv2d extends Layer {
     return Math.max(1, switch (algorithm) {
       case IM2COL -> Im2colConv2d.workspaceSize(geometry);
       case WINOGRAD -> WinogradConv2d.workspaceSize(geometry) + WinogradConv2d.weightGradientWorkspaceSize(geometry);
-      case DIRECT, DEPTHWISE, IMPLICIT_GEMM -> 1;
+      case DIRECT, DEPTHWISE, IMPLICIT_GEMM, SPATIAL_PACK -> 1;
     });
   }
 
@@ -338,6 +452,13 @@ public final class Conv2d extends Layer {
     MemorySegment ws = fold ? foldedWeight.segment() : weight.segment();
     FusedActivation act = fold ? foldedBatchNorm.fusedActivation() : activation;
     MemorySegment y = output.segment();
+    if (x.layout() != Layout.NCHW) {
+      blocked(x.layout()).forward(blockedKernel(algorithm), x.layout(), n, x.segment(), ws, b, act, y);
+      return;
+    }
+    if (!supports(algorithm, Layout.NCHW, geometry)) {
+      throw new IllegalStateException("convolution " + name + " uses " + algorithm + ", which does not run in NCHW");
+    }
     if (algorithm == Algorithm.DIRECT) {
       DirectConv2d.forward(geometry, n, x.segment(), ws, b, y);
       applyActivation(act, y, 0, output.numel());
@@ -364,9 +485,21 @@ public final class Conv2d extends Layer {
           }
           applyActivation(act, y, from * outSize, to * outSize);
         }
-        case DIRECT -> throw new IllegalStateException("direct convolution runs unsplit");
+        case DIRECT, SPATIAL_PACK -> throw new IllegalStateException(algorithm + " does not run here");
       }
     });
+  }
+
+  /** The state that runs this layer in {@code layout}, after checking the algorithm runs there. */
+  private BlockedConvolution blocked(Layout layout) {
+    if (!supports(algorithm, layout, geometry)) {
+      throw new IllegalStateException("convolution " + name + " uses " + algorithm + ", which does not run in "
+          + layout + "; choose one that does (Conv2d.supports)");
+    }
+    if (blocked == null) {
+      blocked = new BlockedConvolution(geometry);
+    }
+    return blocked;
   }
 
   /** Applies {@code act} in place over [from, to) of the output (kernels without an epilogue). */
@@ -383,6 +516,13 @@ public final class Conv2d extends Layer {
     Tensor x = inputs[0];
     Tensor dx = gradInputs[0];
     int n = x.dim(0);
+    if (x.layout() != Layout.NCHW) {
+      BlockedConvolution state = blocked(x.layout());
+      Tensor dz = activation == FusedActivation.IDENTITY ? gradOutput : maskedGradient(output, gradOutput);
+      state.backward(blockedKernel(algorithm), x.layout(), n, x.segment(), weight.segment(), dz.segment(),
+          weightGrad.segment(), biasGrad == null ? null : biasGrad.segment(), dx == null ? null : dx.segment());
+      return;
+    }
     Parallel pool = Parallel.get();
     int chunks = pool.chunks(n, MIN_IMAGES_PER_CHUNK);
     ensureWorkspaces(chunks);
@@ -431,7 +571,7 @@ public final class Conv2d extends Layer {
                 img == from, dxs, img * inSize);
           }
         }
-        case DIRECT -> throw new IllegalStateException("direct convolution runs unsplit");
+        case DIRECT, SPATIAL_PACK -> throw new IllegalStateException(algorithm + " does not run here");
       }
     });
     // Chunk 0 wrote straight into the gradients; add the others in chunk order.
@@ -503,6 +643,9 @@ public final class Conv2d extends Layer {
     }
     if (winogradWeights != null) {
       winogradWeights.close();
+    }
+    if (blocked != null) {
+      blocked.close();
     }
     if (foldedWeight != null) {
       foldedWeight.close();

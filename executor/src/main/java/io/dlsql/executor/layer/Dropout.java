@@ -3,8 +3,11 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.blocked.BlockedDropout;
+import io.dlsql.executor.kernel.blocked.ChannelTiling;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -51,6 +54,10 @@ public final class Dropout extends Layer {
     MemorySegment x = inputs[0].segment();
     MemorySegment y = output.segment();
     MemorySegment m = mask.segment();
+    if (output.layout() != Layout.NCHW) {
+      BlockedDropout.forward(ChannelTiling.of(output), x, y, m, p, seed);
+      return;
+    }
     int per = perSample(output);
     float keep = 1f / (1f - p);
     long batchSeed = seed;

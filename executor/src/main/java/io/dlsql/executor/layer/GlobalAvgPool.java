@@ -3,6 +3,9 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.blocked.BlockedPool;
+import io.dlsql.executor.kernel.blocked.ChannelTiling;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -21,6 +24,10 @@ public final class GlobalAvgPool extends Layer {
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     MemorySegment x = inputs[0].segment();
     MemorySegment y = output.segment();
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedPool.globalAverage(ChannelTiling.of(inputs[0]), x, y);
+      return;
+    }
     Parallel.get().forRange((int) output.numel(), MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {
       for (int p = from; p < to; p++) {
         long base = (long) p * pixels;
@@ -41,6 +48,10 @@ public final class GlobalAvgPool extends Layer {
     }
     MemorySegment dy = gradOutput.segment();
     MemorySegment dx = gradInputs[0].segment();
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedPool.globalAverageBackward(ChannelTiling.of(inputs[0]), dy, dx);
+      return;
+    }
     Parallel.get().forRange((int) output.numel(), MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {
       for (int p = from; p < to; p++) {
         float g = dy.getAtIndex(F32, p) / pixels;

@@ -3,8 +3,11 @@ package io.dlsql.executor.layer;
 import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.kernel.blocked.BlockedPool;
+import io.dlsql.executor.kernel.blocked.ChannelTiling;
 import io.dlsql.executor.kernel.elementwise.KernelSwitch;
 import io.dlsql.executor.tensor.IndexBuffer;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
@@ -52,17 +55,25 @@ public final class Pool2d extends Layer {
     return max;
   }
 
+  private BlockedPool.Window window() {
+    return new BlockedPool.Window(kernelH, kernelW, strideH, strideW, padH, padW);
+  }
+
   // x: (N, C, H, W) -> y: (N, C, OH, OW)
   @Override
   public void forward(Tensor[] inputs, Tensor output, boolean training) {
     MemorySegment x = inputs[0].segment();
     MemorySegment y = output.segment();
     int planes = inputs[0].dim(0) * channels;
-    if (max && (argmax == null || argmax.length() < (long) planes * outH * outW)) {
+    if (max && (argmax == null || argmax.length() < output.numel())) {
       if (argmax != null) {
         argmax.close();
       }
-      argmax = new IndexBuffer((long) planes * outH * outW);
+      argmax = new IndexBuffer(output.numel());
+    }
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedPool.forward(ChannelTiling.of(inputs[0]), ChannelTiling.of(output), window(), max, x, y, argmax);
+      return;
     }
     float scale = 1f / (kernelH * kernelW);
     IndexBuffer positions = argmax;
@@ -162,6 +173,10 @@ public final class Pool2d extends Layer {
     }
     MemorySegment dy = gradOutput.segment();
     MemorySegment dx = gradInputs[0].segment();
+    if (inputs[0].layout() != Layout.NCHW) {
+      BlockedPool.backward(ChannelTiling.of(inputs[0]), ChannelTiling.of(output), window(), max, dy, dx, argmax);
+      return;
+    }
     int planes = inputs[0].dim(0) * channels;
     float scale = 1f / (kernelH * kernelW);
     Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {

@@ -26,6 +26,11 @@ public final class IndexBuffer implements AutoCloseable {
     return length;
   }
 
+  /** The ints, for vector kernels. */
+  public MemorySegment segment() {
+    return data;
+  }
+
   public int get(long i) {
     return data.getAtIndex(I32, i);
   }

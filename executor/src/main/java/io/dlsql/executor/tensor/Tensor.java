@@ -7,6 +7,9 @@ import java.util.Arrays;
 
 /**
  * A float32 tensor over off-heap memory: a shape, a {@link Layout} and a {@link MemorySegment}.
+ * The shape is logical ((N, C, H, W) for images in every layout); the layout fixes where each
+ * element lives, so {@link #numel()} counts the floats in memory, which for NCHWc includes the
+ * zero channels that pad the last block.
  * A tensor either owns its memory (made by {@link #zeros} or {@link #of}; {@link #close()} frees
  * it) or is a view of memory owned elsewhere ({@link #slice}, {@link #reshape}, {@link #wrap}),
  * whose {@code close()} does nothing. Owned memory is 64-byte aligned and counted by {@link
@@ -31,17 +34,23 @@ public final class Tensor implements AutoCloseable {
     this.arena = arena;
     this.shape = shape;
     this.layout = layout;
-    this.numel = count(shape);
+    this.numel = layout.storageSize(shape);
   }
 
-  /** A new tensor of zeros that owns its memory. */
+  /** A new NCHW tensor of zeros that owns its memory. */
   public static Tensor zeros(int... shape) {
+    return zeros(Layout.NCHW, shape);
+  }
+
+  /** A new tensor of zeros in {@code layout} that owns its memory (padding channels included, zero). */
+  public static Tensor zeros(Layout layout, int... shape) {
     int[] s = shape.clone();
-    long bytes = count(s) * Float.BYTES;
+    count(s);
+    long bytes = layout.storageSize(s) * Float.BYTES;
     Arena arena = Arena.ofShared();
     MemorySegment segment = arena.allocate(Math.max(bytes, Float.BYTES), ALIGNMENT);
     MemoryTracker.allocated(bytes);
-    return new Tensor(segment.asSlice(0, bytes), arena, s, Layout.NCHW);
+    return new Tensor(segment.asSlice(0, bytes), arena, s, layout);
   }
 
   /** A new tensor holding a copy of {@code values}, which must have exactly as many elements as the shape. */
@@ -58,13 +67,19 @@ public final class Tensor implements AutoCloseable {
 
   /** A view of existing memory (for example an Arrow buffer) as a tensor; closing it frees nothing. */
   public static Tensor wrap(MemorySegment segment, int... shape) {
+    return wrap(segment, Layout.NCHW, shape);
+  }
+
+  /** A view of existing memory holding a tensor of {@code shape} in {@code layout}; closing it frees nothing. */
+  public static Tensor wrap(MemorySegment segment, Layout layout, int... shape) {
     int[] s = shape.clone();
-    long bytes = count(s) * Float.BYTES;
+    count(s);
+    long bytes = layout.storageSize(s) * Float.BYTES;
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(
           "segment of " + segment.byteSize() + " bytes is too small for shape " + Arrays.toString(s));
     }
-    return new Tensor(segment.asSlice(0, bytes), null, s, Layout.NCHW);
+    return new Tensor(segment.asSlice(0, bytes), null, s, layout);
   }
 
   private static long count(int[] shape) {
@@ -78,7 +93,7 @@ public final class Tensor implements AutoCloseable {
     return n;
   }
 
-  /** The memory, {@code numel() * 4} bytes. */
+  /** The memory, {@code numel() * 4} bytes, in this tensor's layout. */
   public MemorySegment segment() {
     return data;
   }
@@ -97,11 +112,20 @@ public final class Tensor implements AutoCloseable {
     return shape.length;
   }
 
+  /**
+   * Floats in memory: the element count, and for NCHWc the count with the channels rounded up to
+   * whole blocks (loops over memory use this; {@link #elementCount()} is the logical count).
+   */
   public long numel() {
     return numel;
   }
 
-  /** Elements per index of the first (batch) dimension. */
+  /** The logical element count, the product of the shape's dimensions. */
+  public long elementCount() {
+    return count(shape);
+  }
+
+  /** Floats in memory per index of the first (batch) dimension. */
   public long sampleSize() {
     return shape.length == 0 || shape[0] == 0 ? 0 : numel / shape[0];
   }
@@ -132,7 +156,11 @@ public final class Tensor implements AutoCloseable {
       }
       off = off * shape[i] + index[i];
     }
-    return off;
+    if (layout == Layout.NCHW) {
+      return off;
+    }
+    return index[0] * layout.imageSize(shape[1], shape[2], shape[3])
+        + layout.offset(shape[1], shape[2], shape[3], index[1], index[2], index[3]);
   }
 
   public float get(int... index) {
@@ -162,8 +190,12 @@ public final class Tensor implements AutoCloseable {
     }
   }
 
-  /** Copies {@code src}, which must have the same number of elements. */
+  /** Copies {@code src}, which must have the same number of elements and the same layout. */
   public void copyFrom(Tensor src) {
+    if (src.layout != layout) {
+      throw new IllegalArgumentException(
+          "cannot copy a " + src.layout + " tensor into a " + layout + " one; convert it first");
+    }
     if (src.numel != numel) {
       throw new IllegalArgumentException(
           "cannot copy " + Arrays.toString(src.shape) + " into " + Arrays.toString(shape));
@@ -201,9 +233,12 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(data.asSlice(from * per * Float.BYTES, count * per * Float.BYTES), null, s, layout);
   }
 
-  /** A view with another shape of the same element count. */
+  /** A view with another shape of the same element count (NCHW tensors only: other layouts are image batches). */
   public Tensor reshape(int... newShape) {
     int[] s = newShape.clone();
+    if (layout != Layout.NCHW && !Arrays.equals(s, shape)) {
+      throw new IllegalStateException("cannot reshape a " + layout + " tensor; convert it to NCHW first");
+    }
     if (count(s) != numel) {
       throw new IllegalArgumentException(
           "cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(s));
@@ -224,6 +259,6 @@ public final class Tensor implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "Tensor" + Arrays.toString(shape);
+    return "Tensor" + Arrays.toString(shape) + (layout == Layout.NCHW ? "" : " " + layout);
   }
 }

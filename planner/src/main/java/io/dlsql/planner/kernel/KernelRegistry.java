@@ -29,8 +29,14 @@ public final class KernelRegistry {
   static final double IM2COL_EFFICIENCY = 0.8;
   /** Per-channel loops without a GEMM: scalar, but threaded. */
   static final double DEPTHWISE_EFFICIENCY = 0.08;
-  /** Spatial pack over NCHWc: GEMM-like register blocking without the im2col copy. */
-  static final double SPATIAL_PACK_EFFICIENCY = 0.85;
+  /**
+   * Spatial pack over NCHWc: register blocking without the im2col copy. Measured on one thread
+   * (CPU time, batch 32, bench/README.md's layout table) it beats im2col on 3x3 stride-1 layers
+   * (57 against 49 GFLOP/s forward, 70 against 42 for the weight gradient on 32x14x14) and loses on
+   * 5x5, stride-2 and 1x1 layers, so without tuning records it ranks just below im2col and
+   * ANALYZE MODEL's measured times decide per layer.
+   */
+  static final double SPATIAL_PACK_EFFICIENCY = 0.75;
   /**
    * Winograd's batched small GEMMs run below the big-GEMM rate, and today's tile transforms are
    * scalar: measured back to back on one thread (CPU time), ResNet-20 trained at 137 images/s
@@ -70,9 +76,12 @@ public final class KernelRegistry {
         new CostInputs(DIRECT_EFFICIENCY, 1, false, false, false, CostInputs.NONE, CostInputs.NONE)));
     all.add(conv("depthwise", TensorLayout.NCHW, KernelRegistry::depthwise, "DEPTHWISE",
         new CostInputs(DEPTHWISE_EFFICIENCY, 1, true, true, false, CostInputs.NONE, CostInputs.NONE)));
-    all.add(conv("depthwise", TensorLayout.NCHWC, KernelRegistry::depthwise, "DEPTHWISE",
-        new CostInputs(DEPTHWISE_EFFICIENCY * 2, 1, true, true, false, CostInputs.NONE,
-            CostInputs.NONE)));
+    // Channels-last depthwise kernels vectorise across 16 channels of a pixel.
+    for (TensorLayout layout : List.of(TensorLayout.NHWC, TensorLayout.NCHWC)) {
+      all.add(conv("depthwise", layout, KernelRegistry::depthwise, "DEPTHWISE",
+          new CostInputs(DEPTHWISE_EFFICIENCY * 2, 1, true, true, false, CostInputs.NONE,
+              CostInputs.NONE)));
+    }
     all.add(conv("spatial_pack", TensorLayout.NCHWC, node -> node.geometry().groups() == 1,
         "SPATIAL_PACK",
         new CostInputs(SPATIAL_PACK_EFFICIENCY, 1, true, true, true, CostInputs.NONE, CostInputs.NONE)));
@@ -103,7 +112,11 @@ public final class KernelRegistry {
     return new KernelRegistry(all);
   }
 
-  /** The prospective implementations the executor can run now. */
+  /**
+   * The prospective implementations the executor can run now: layouts it has, and for
+   * convolutions the algorithm x layout pairs of its matrix ({@link Conv2d#supports(Conv2d.Algorithm,
+   * Layout, ConvGeometry)}), asked per node, so a plan never holds a pair the executor cannot run.
+   */
   public static KernelRegistry executable() {
     Set<String> algorithms =
         Arrays.stream(Conv2d.Algorithm.values()).map(Enum::name).collect(Collectors.toSet());
@@ -111,7 +124,21 @@ public final class KernelRegistry {
     return new KernelRegistry(prospective().implementations.stream()
         .filter(i -> i.executorAlgorithm() == null || algorithms.contains(i.executorAlgorithm()))
         .filter(i -> layouts.contains(i.inputLayout().name()) && layouts.contains(i.outputLayout().name()))
+        .filter(i -> i.executorAlgorithm() == null
+            || Conv2d.layouts(Conv2d.Algorithm.valueOf(i.executorAlgorithm())).contains(i.inputLayout().executorLayout()))
+        .map(KernelRegistry::askExecutor)
         .toList());
+  }
+
+  /** A convolution implementation that applies only where the executor's matrix says it runs. */
+  private static Implementation askExecutor(Implementation i) {
+    if (i.executorAlgorithm() == null) {
+      return i;
+    }
+    Conv2d.Algorithm algorithm = Conv2d.Algorithm.valueOf(i.executorAlgorithm());
+    Layout layout = i.inputLayout().executorLayout();
+    return new Implementation(i.name(), i.ops(), i.inputLayout(), i.outputLayout(),
+        i.applies().and(node -> Conv2d.supports(algorithm, layout, node.geometry())), i.executorAlgorithm(), i.cost());
   }
 
   private static Implementation conv(String name, TensorLayout layout, Predicate<LogicalNode> applies,

@@ -1,14 +1,16 @@
 package io.dlsql.planner.physical;
 
 import io.dlsql.catalog.UserException;
+import io.dlsql.executor.tensor.Layout;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * How the planner lays an activation out in memory. Flat (rank-1 per sample) tensors have one
- * order, which the planner calls {@link #NCHW}; images may take any of the three, {@link #NCHWC}
- * only when the channels fill whole blocks of {@link #CHANNEL_BLOCK}.
+ * How the planner lays an activation out in memory, one constant per executor {@link Layout}.
+ * Flat (rank-1 per sample) tensors have one order, which the planner calls {@link #NCHW}; images
+ * may take any of the three ({@link #NCHWC} pads the last block of {@link #CHANNEL_BLOCK} channels
+ * with zeros, as the executor does).
  */
 public enum TensorLayout {
   /** Channel planes one after another (the executor's layout today). */
@@ -18,15 +20,17 @@ public enum TensorLayout {
   /** Blocked channels: planes of {@link #CHANNEL_BLOCK} interleaved channels (spatial pack kernels). */
   NCHWC;
 
-  /** Channels per block in {@link #NCHWC}: one 256-bit vector of floats. */
-  public static final int CHANNEL_BLOCK = 8;
+  /** Channels per block in {@link #NCHWC}: one 512-bit vector of floats, the executor's block. */
+  public static final int CHANNEL_BLOCK = Layout.CHANNEL_BLOCK;
 
-  /** Whether a tensor of per-sample shape {@code shape} can take this layout. */
+  /** Whether a tensor of per-sample shape {@code shape} can take this layout: images any, flat tensors NCHW. */
   public boolean admits(int[] shape) {
-    if (shape.length != 3) {
-      return this == NCHW;
-    }
-    return this != NCHWC || shape[0] % CHANNEL_BLOCK == 0;
+    return shape.length == 3 || this == NCHW;
+  }
+
+  /** The executor's layout of the same name. */
+  public Layout executorLayout() {
+    return Layout.valueOf(name());
   }
 
   /** The name users write in {@code SET layout = ...}. */
