@@ -37,7 +37,7 @@ public final class BatchNorm2d extends Layer {
   private final double[] usedInvStd;
   private boolean lastTraining;
   private FusedActivation activation = FusedActivation.IDENTITY;
-  /** dy masked by the fused activation when there is no input gradient buffer to hold it. */
+  /** dy masked by the fused activation for the blocked-layout kernels (NCHW masks as it reads). */
   private Tensor maskedGrad;
   /** The parameters as the NHWC / NCHWc kernels take them. */
   private final BlockedBatchNorm.State blockedState;
@@ -127,20 +127,22 @@ public final class BatchNorm2d extends Layer {
       return;
     }
     Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
+      double[] sums = new double[2];
       for (int c = from; c < to; c++) {
         double mean;
         double invStd;
         if (training) {
-          double sum = 0;
+          // One pass for both moments, shifted by the channel's first value (near the mean for
+          // any real activation) so the variance does not cancel away.
+          float pivot = x.getAtIndex(Tensor.F32, (long) c * pixels);
+          sums[0] = 0;
+          sums[1] = 0;
           for (int s = 0; s < n; s++) {
-            sum += ElementwiseKernels.sum(x, s * sampleStride + (long) c * pixels, pixels);
+            ElementwiseKernels.shiftedSums(x, s * sampleStride + (long) c * pixels, pixels, pivot, sums);
           }
-          mean = sum / count;
-          double sq = 0;
-          for (int s = 0; s < n; s++) {
-            sq += ElementwiseKernels.sumSquaredDeviation(x, s * sampleStride + (long) c * pixels, pixels,
-                (float) mean);
-          }
+          double meanShifted = sums[0] / count;
+          mean = pivot + meanShifted;
+          double sq = Math.max(0, sums[1] - sums[0] * meanShifted);
           double var = sq / count;
           invStd = 1.0 / Math.sqrt(var + eps);
           double unbiased = count > 1 ? sq / (count - 1) : var;
@@ -173,44 +175,48 @@ public final class BatchNorm2d extends Layer {
     long count = (long) n * pixels;
     long sampleStride = (long) channels * pixels;
     MemorySegment dy = gradOutput.segment();
-    if (activation != FusedActivation.IDENTITY) {
-      MemorySegment masked = dx != null ? dx : scratch(gradOutput.numel());
-      MemorySegment ys = output.segment();
-      MemorySegment g = gradOutput.segment();
-      Elementwise.forEach(gradOutput.numel(), (from, to) -> ElementwiseKernels.reluBackward(ys, g, masked, from, to));
-      dy = masked;
-    }
-    MemorySegment grad = dy;
     if (inputs[0].layout() != Layout.NCHW) {
+      MemorySegment grad = dy;
+      if (activation != FusedActivation.IDENTITY) {
+        MemorySegment masked = dx != null ? dx : scratch(gradOutput.numel());
+        MemorySegment ys = output.segment();
+        MemorySegment g = gradOutput.segment();
+        Elementwise.forEach(gradOutput.numel(), (from, to) -> ElementwiseKernels.reluBackward(ys, g, masked, from, to));
+        grad = masked;
+      }
       BlockedBatchNorm.backward(ChannelTiling.of(inputs[0]), x, grad, dx, lastTraining, blockedState, gammaGrad,
           betaGrad);
       return;
     }
+    MemorySegment y = output.segment();
+    boolean relu = activation == FusedActivation.RELU;
+    // One pass for both sums and one for dx, each applying the fused ReLU's mask as it reads dy.
     Parallel.get().forRange(channels, MIN_CHANNELS_PER_CHUNK, (chunk, from, to) -> {
+      double[] sums = new double[2];
       for (int c = from; c < to; c++) {
         float mean = (float) usedMean[c];
         double invStd = usedInvStd[c];
-        double sumDy = 0;
-        double sumDyXmu = 0;
+        sums[0] = 0;
+        sums[1] = 0;
         for (int s = 0; s < n; s++) {
           long base = s * sampleStride + (long) c * pixels;
-          sumDy += ElementwiseKernels.sum(grad, base, pixels);
-          sumDyXmu += ElementwiseKernels.dotDeviation(grad, x, base, pixels, mean);
+          ElementwiseKernels.batchNormGradientSums(y, dy, x, base, pixels, mean, relu, sums);
         }
-        double sumDyXhat = sumDyXmu * invStd;
+        double sumDy = sums[0];
+        double sumDyXhat = sums[1] * invStd;
         betaGrad.setFlat(c, (float) sumDy);
         gammaGrad.setFlat(c, (float) sumDyXhat);
         if (dx == null) {
           continue;
         }
         double g = gamma.getFlat(c);
-        // dx = a * dy + b * (x - mean) + c0
+        // dx = a * dz + b * (x - mean) + c0
         float a = (float) (g * invStd);
         float b = lastTraining ? (float) (-g * invStd * invStd * sumDyXhat / count) : 0f;
         float c0 = lastTraining ? (float) (-g * invStd * sumDy / count) : 0f;
         for (int s = 0; s < n; s++) {
           long base = s * sampleStride + (long) c * pixels;
-          ElementwiseKernels.affineOfTwo(grad, x, dx, base, pixels, a, b, mean, c0);
+          ElementwiseKernels.batchNormInputGradient(y, dy, x, dx, base, pixels, a, b, mean, c0, relu);
         }
       }
     });

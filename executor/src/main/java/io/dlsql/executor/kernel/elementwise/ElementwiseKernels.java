@@ -309,6 +309,108 @@ public final class ElementwiseKernels {
   }
 
   /**
+   * Adds {@code sum (x - shift)} to {@code sums[0]} and {@code sum (x - shift)^2} to {@code
+   * sums[1]} over x[off .. off + len) in one pass (batchnorm's statistics: with a shift near the
+   * mean, {@code var = S2/n - (S1/n)^2} loses almost nothing to cancellation). One float partial
+   * per lane, lanes added in lane order in double, like {@link #sum}.
+   */
+  public static void shiftedSums(MemorySegment x, long off, int len, float shift, double[] sums) {
+    int i = 0;
+    double s1 = 0;
+    double s2 = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector acc1 = FloatVector.zero(SPECIES);
+      FloatVector acc2 = FloatVector.zero(SPECIES);
+      for (; i + V <= len; i += V) {
+        FloatVector d = load(x, off + i).sub(shift);
+        acc1 = acc1.add(d);
+        acc2 = d.fma(d, acc2);
+      }
+      s1 = lanes(acc1);
+      s2 = lanes(acc2);
+    }
+    for (; i < len; i++) {
+      double d = x.getAtIndex(F32, off + i) - shift;
+      s1 += d;
+      s2 += d * d;
+    }
+    sums[0] += s1;
+    sums[1] += s2;
+  }
+
+  /**
+   * Sums for batchnorm's backward over [off, off + len) in one pass: adds {@code sum dz} to
+   * {@code sums[0]} and {@code sum dz * (x - mean)} to {@code sums[1]}, where {@code dz = dy}, or
+   * {@code dy * [y > 0]} with {@code relu} (the gradient through a fused ReLU whose output is y).
+   * One float partial per lane, lanes added in lane order in double, like {@link #sum}.
+   */
+  public static void batchNormGradientSums(
+      MemorySegment y, MemorySegment dy, MemorySegment x, long off, int len, float mean, boolean relu,
+      double[] sums) {
+    int i = 0;
+    double sumDz = 0;
+    double sumDzXmu = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      FloatVector accDz = zero;
+      FloatVector accDot = zero;
+      for (; i + V <= len; i += V) {
+        FloatVector dz = load(dy, off + i);
+        if (relu) {
+          dz = zero.blend(dz, load(y, off + i).compare(VectorOperators.GT, 0f));
+        }
+        accDz = accDz.add(dz);
+        accDot = load(x, off + i).sub(mean).fma(dz, accDot);
+      }
+      sumDz = lanes(accDz);
+      sumDzXmu = lanes(accDot);
+    }
+    for (; i < len; i++) {
+      float dz = dy.getAtIndex(F32, off + i);
+      if (relu && !(y.getAtIndex(F32, off + i) > 0f)) {
+        dz = 0f;
+      }
+      sumDz += dz;
+      sumDzXmu += (double) dz * (x.getAtIndex(F32, off + i) - mean);
+    }
+    sums[0] += sumDz;
+    sums[1] += sumDzXmu;
+  }
+
+  /**
+   * dx[i] = a * dz[i] + b * (x[i] - mean) + c over [off, off + len), dz as in {@link
+   * #batchNormGradientSums}: batchnorm's input gradient with the fused ReLU's mask applied on the
+   * way. dx may be dy.
+   */
+  public static void batchNormInputGradient(
+      MemorySegment y, MemorySegment dy, MemorySegment x, MemorySegment dx, long off, int len,
+      float a, float b, float mean, float c, boolean relu) {
+    int i = 0;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      FloatVector vc = FloatVector.broadcast(SPECIES, c);
+      FloatVector va = FloatVector.broadcast(SPECIES, a);
+      FloatVector vb = FloatVector.broadcast(SPECIES, b);
+      for (; i + V <= len; i += V) {
+        FloatVector dz = load(dy, off + i);
+        if (relu) {
+          dz = zero.blend(dz, load(y, off + i).compare(VectorOperators.GT, 0f));
+        }
+        FloatVector v = load(x, off + i).sub(mean).fma(vb, vc);
+        dz.fma(va, v).intoMemorySegment(dx, (off + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < len; i++) {
+      float dz = dy.getAtIndex(F32, off + i);
+      if (relu && !(y.getAtIndex(F32, off + i) > 0f)) {
+        dz = 0f;
+      }
+      double v = (double) a * dz + (double) b * (x.getAtIndex(F32, off + i) - (double) mean) + c;
+      dx.setAtIndex(F32, off + i, (float) v);
+    }
+  }
+
+  /**
    * One SGD update of w[from, to) (PyTorch's rule, dampening 0): {@code d = g + wd * w}; with a
    * momentum buffer {@code buf = first ? d : mu * buf + d} and {@code d = nesterov ? d + mu * buf :
    * buf}; then {@code w -= rate * d}. buf may be null (no momentum). Separate multiplies and adds,
