@@ -5,6 +5,7 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 import io.dlsql.executor.kernel.elementwise.KernelSwitch;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -38,6 +39,10 @@ public final class Im2col {
     final int ow = g.outWidth();
     final int sw = g.strideW();
     final boolean vector = KernelSwitch.vector();
+    if (sw > 1 && vector) {
+      stridedIm2col(g, x, xOff, col, colOff, ldCol);
+      return;
+    }
     long row = colOff;
     for (int c = 0; c < g.inChannels(); c++) {
       long plane = xOff + (long) c * h * w;
@@ -88,6 +93,10 @@ public final class Im2col {
     final int ow = g.outWidth();
     final int sw = g.strideW();
     final boolean vector = KernelSwitch.vector();
+    if (sw > 1 && vector) {
+      stridedCol2im(g, col, colOff, ldCol, dx, dxOff);
+      return;
+    }
     dx.asSlice(dxOff * Float.BYTES, g.inputSize() * Float.BYTES).fill((byte) 0);
     long row = colOff;
     for (int c = 0; c < g.inChannels(); c++) {
@@ -114,6 +123,155 @@ public final class Im2col {
             }
           }
           row += ldCol;
+        }
+      }
+    }
+  }
+
+  /**
+   * {@link #im2col} for column strides above 1: the image is copied into a zero-bordered heap
+   * buffer ({@link Strided}), so every row of the im2col matrix is a plain strided gather with no
+   * bounds arithmetic, done with vector gathers.
+   */
+  private static void stridedIm2col(
+      ConvGeometry g, MemorySegment x, long xOff, MemorySegment col, long colOff, long ldCol) {
+    Strided s = Strided.claim(g);
+    if (s.dirty) {
+      Arrays.fill(s.buffer, 0f);
+      s.dirty = false;
+    }
+    s.fill(g, x, xOff);
+    int ow = g.outWidth();
+    int sw = g.strideW();
+    int[] map = s.map;
+    long row = colOff;
+    for (int c = 0; c < g.inChannels(); c++) {
+      for (int kh = 0; kh < g.kernelH(); kh++) {
+        for (int kw = 0; kw < g.kernelW(); kw++) {
+          for (int y = 0; y < g.outHeight(); y++) {
+            int src = s.at(c, y * g.strideH() + kh * g.dilationH(), kw * g.dilationW());
+            long dst = (row + (long) y * ow) * Float.BYTES;
+            int x0 = 0;
+            for (; x0 + V <= ow; x0 += V) {
+              FloatVector.fromArray(SPECIES, s.buffer, src + x0 * sw, map, 0)
+                  .intoMemorySegment(col, dst + (long) x0 * Float.BYTES, ORDER);
+            }
+            if (x0 < ow) {
+              VectorMask<Float> m = SPECIES.indexInRange(x0, ow);
+              FloatVector.fromArray(SPECIES, s.buffer, src + x0 * sw, map, 0, m)
+                  .intoMemorySegment(col, dst + (long) x0 * Float.BYTES, ORDER, m);
+            }
+          }
+          row += ldCol;
+        }
+      }
+    }
+  }
+
+  /**
+   * {@link #col2im} for column strides above 1: gathers, adds and scatters within one row of the
+   * zero-bordered buffer (the positions of one row are distinct, so no lane overwrites another),
+   * then copies the interior out to dx.
+   */
+  private static void stridedCol2im(
+      ConvGeometry g, MemorySegment col, long colOff, long ldCol, MemorySegment dx, long dxOff) {
+    Strided s = Strided.claim(g);
+    Arrays.fill(s.buffer, 0f);
+    s.dirty = true;
+    int ow = g.outWidth();
+    int sw = g.strideW();
+    int[] map = s.map;
+    long row = colOff;
+    for (int c = 0; c < g.inChannels(); c++) {
+      for (int kh = 0; kh < g.kernelH(); kh++) {
+        for (int kw = 0; kw < g.kernelW(); kw++) {
+          for (int y = 0; y < g.outHeight(); y++) {
+            int dst = s.at(c, y * g.strideH() + kh * g.dilationH(), kw * g.dilationW());
+            long src = (row + (long) y * ow) * Float.BYTES;
+            int x0 = 0;
+            for (; x0 + V <= ow; x0 += V) {
+              FloatVector.fromArray(SPECIES, s.buffer, dst + x0 * sw, map, 0)
+                  .add(FloatVector.fromMemorySegment(SPECIES, col, src + (long) x0 * Float.BYTES, ORDER))
+                  .intoArray(s.buffer, dst + x0 * sw, map, 0);
+            }
+            if (x0 < ow) {
+              VectorMask<Float> m = SPECIES.indexInRange(x0, ow);
+              FloatVector.fromArray(SPECIES, s.buffer, dst + x0 * sw, map, 0, m)
+                  .add(FloatVector.fromMemorySegment(SPECIES, col, src + (long) x0 * Float.BYTES, ORDER, m))
+                  .intoArray(s.buffer, dst + x0 * sw, map, 0, m);
+            }
+          }
+          row += ldCol;
+        }
+      }
+    }
+    s.drain(g, dx, dxOff);
+  }
+
+  /**
+   * One thread's zero-bordered copy of an image for the strided paths: channel c, padded row r,
+   * padded column q at {@code c * planeFloats + r * rowStride + q}, the image at row {@code padTop}
+   * and column {@code padLeft}. im2col keeps the borders zero (it writes only the interior) while
+   * the geometry stays the same; col2im sums into the whole buffer, which im2col then clears.
+   */
+  private static final class Strided {
+    private static final ThreadLocal<Strided> PER_THREAD = ThreadLocal.withInitial(Strided::new);
+
+    float[] buffer = new float[0];
+    int[] map = new int[0];
+    int rowStride;
+    int planeFloats;
+    /** Whether {@link #stridedCol2im} left sums in the borders, which {@link #stridedIm2col} must clear. */
+    boolean dirty;
+    private ConvGeometry layoutFor;
+
+    static Strided claim(ConvGeometry g) {
+      Strided s = PER_THREAD.get();
+      if (!g.equals(s.layoutFor)) {
+        int reachW = (g.outWidth() - 1) * g.strideW() + (g.kernelW() - 1) * g.dilationW() + 1;
+        int reachH = (g.outHeight() - 1) * g.strideH() + (g.kernelH() - 1) * g.dilationH() + 1;
+        // Gathers past the last output column are masked off, so rows need no slack.
+        s.rowStride = Math.max(g.padLeft() + g.inWidth(), reachW);
+        s.planeFloats = Math.max(g.padTop() + g.inHeight(), reachH) * s.rowStride;
+        int floats = g.inChannels() * s.planeFloats + V * g.strideW();
+        if (s.buffer.length < floats) {
+          s.buffer = new float[floats];
+        } else {
+          Arrays.fill(s.buffer, 0f);
+        }
+        s.map = new int[V];
+        for (int l = 0; l < V; l++) {
+          s.map[l] = l * g.strideW();
+        }
+        s.layoutFor = g;
+        s.dirty = false;
+      }
+      return s;
+    }
+
+    /** Index of padded (row, column) of channel c. */
+    int at(int c, int row, int column) {
+      return c * planeFloats + row * rowStride + column;
+    }
+
+    /** Copies image x at xOff into the interior (the borders are zero already). */
+    void fill(ConvGeometry g, MemorySegment x, long xOff) {
+      int w = g.inWidth();
+      for (int c = 0; c < g.inChannels(); c++) {
+        for (int ih = 0; ih < g.inHeight(); ih++) {
+          MemorySegment.copy(x, F32, (xOff + ((long) c * g.inHeight() + ih) * w) * Float.BYTES, buffer,
+              at(c, ih + g.padTop(), g.padLeft()), w);
+        }
+      }
+    }
+
+    /** Copies the interior out to dx at dxOff. */
+    void drain(ConvGeometry g, MemorySegment dx, long dxOff) {
+      int w = g.inWidth();
+      for (int c = 0; c < g.inChannels(); c++) {
+        for (int ih = 0; ih < g.inHeight(); ih++) {
+          MemorySegment.copy(buffer, at(c, ih + g.padTop(), g.padLeft()), dx, F32,
+              (dxOff + ((long) c * g.inHeight() + ih) * w) * Float.BYTES, w);
         }
       }
     }
