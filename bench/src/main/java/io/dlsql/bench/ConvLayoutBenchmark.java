@@ -69,7 +69,7 @@ public class ConvLayoutBenchmark {
   public String conv;
 
   /** {@link Conv2d.Algorithm} name, lower case. */
-  @Param({"im2col", "spatial_pack", "depthwise", "winograd"})
+  @Param({"im2col", "implicit_gemm", "spatial_pack", "depthwise", "winograd"})
   public String algorithm;
 
   /** {@link Layout} name, lower case. */
