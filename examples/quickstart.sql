@@ -41,5 +41,23 @@ SELECT ROUND(AVG(CASE WHEN p.predicted_label = t.label THEN 1.0 ELSE 0.0 END), 4
 FROM PREDICT(MODEL convnet, TABLE fashion_test) AS p
 JOIN fashion_test AS t ON p.id = t.id;
 
+-- 6. Compress: int8 (static quantization, activation ranges calibrated on 500 training images)
+--    and bf16 weights. Each variant is a new catalog model recording its parent, the statement
+--    that made it, its size on disk and its measured latency (batch 1) and throughput (batch 256).
+DROP MODEL IF EXISTS convnet_int8;
+DROP MODEL IF EXISTS convnet_bf16;
+COMPRESS MODEL convnet INTO convnet_int8 USING QUANTIZE(int8)
+  CALIBRATE ON (SELECT image FROM fashion_train LIMIT 500);
+COMPRESS MODEL convnet INTO convnet_bf16 USING QUANTIZE(bf16);
+EVALUATE MODEL convnet_int8 ON (SELECT image, label FROM fashion_test);
+EVALUATE MODEL convnet_bf16 ON (SELECT image, label FROM fashion_test);
+
+-- 7. The trade-off is a query: each variant's accuracy, size and speed, then the variants of
+--    convnet that no other variant beats on both accuracy and size (the Pareto frontier).
+SELECT name, kind, parent, parameters, accuracy, size_bytes, latency_ms, throughput
+FROM sys.models WHERE name LIKE 'convnet%' ORDER BY size_bytes DESC;
+SELECT name, kind, accuracy, size_bytes
+FROM TABLE(pareto('accuracy', 'size_bytes', lineage => 'convnet'));
+
 SELECT name, status, parameters, epochs_trained, accuracy FROM sys.models;
 SELECT model, epoch, train_loss, val_accuracy, images_per_sec FROM sys.training_log;

@@ -166,7 +166,7 @@ final class Compression {
     Map<String, Object> options = new LinkedHashMap<>(compress.options());
     boolean measure = flag(options.remove(MEASURE), true);
     SparseKernels sparseKernels = method instanceof Method.Prune ? sparseKernels(options.remove(SPARSE_KERNELS)) : null;
-    Object methodOptions = methodOptions(method, compress.finetuneQuery().isPresent(), options);
+    MethodOptions settings = methodOptions(method, compress.finetuneQuery().isPresent(), options);
     if (!(method instanceof Method.Distill) && ModelVariants.method(source) != null
         && ModelVariants.method(source).equals(KIND_INT8)) {
       throw new UserException(statement + ": model '" + sourceName + "' is int8-quantized; compress the model it was"
@@ -174,15 +174,14 @@ final class Compression {
     }
 
     Variant variant = switch (method) {
-      case Method.Int8 m -> int8(source, compress.calibrationQuery().orElseThrow(), (Calibration.Options) methodOptions,
-          execution);
+      case Method.Int8 m -> int8(source, compress.calibrationQuery().orElseThrow(), settings.calibration(), execution);
       case Method.Narrow m -> narrow(source, m);
       case Method.Shared m -> codebook(source, m);
-      case Method.Prune m -> prune(source, m, compress.finetuneQuery().orElse(null), (TrainOptions) methodOptions,
+      case Method.Prune m -> prune(source, m, compress.finetuneQuery().orElse(null), settings.training(),
           measure ? sparseKernels : sparseKernels.withoutMeasuring(), execution);
       case Method.PruneChannels m -> pruneChannels(source, m, compress.finetuneQuery().orElse(null),
-          (TrainOptions) methodOptions, execution);
-      case Method.Distill m -> distill(source, m, compress.trainingQuery().orElseThrow(), (TrainOptions) methodOptions,
+          settings.training(), execution);
+      case Method.Distill m -> distill(source, m, compress.trainingQuery().orElseThrow(), settings.training(),
           execution);
     };
     Map<String, String> properties = new LinkedHashMap<>(variant.properties());
@@ -402,8 +401,11 @@ final class Compression {
     }
   }
 
-  /** The method's own WITH options, checked: calibration options, training options, or none. */
-  private Object methodOptions(Method method, boolean finetune, Map<String, Object> options) {
+  /** The method's own WITH options: int8's calibration settings, or the training run's (each null when not used). */
+  private record MethodOptions(Calibration.Options calibration, TrainOptions training) {}
+
+  /** Checks the WITH options left after the common ones against what the method takes. */
+  private MethodOptions methodOptions(Method method, boolean finetune, Map<String, Object> options) {
     Set<String> known = new TreeSet<>();
     boolean training = method instanceof Method.Distill
         || finetune && (method instanceof Method.Prune || method instanceof Method.PruneChannels);
@@ -434,9 +436,9 @@ final class Compression {
           + "; known options: " + String.join(", ", all));
     }
     if (method instanceof Method.Int8) {
-      return Calibration.Options.fromMap(options);
+      return new MethodOptions(Calibration.Options.fromMap(options), null);
     }
-    return training ? TrainOptions.fromMap(options) : null;
+    return new MethodOptions(null, training ? TrainOptions.fromMap(options) : null);
   }
 
   /** Which layers of an unstructured-pruned model run CSR kernels. */
