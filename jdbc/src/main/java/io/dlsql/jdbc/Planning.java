@@ -4,6 +4,8 @@ import io.dlsql.catalog.ModelInfo;
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.tensor.MemoryTracker;
 import io.dlsql.executor.train.Evaluator;
 import io.dlsql.executor.train.TrainOptions;
 import io.dlsql.parser.SqlAnalyzeModel;
@@ -14,6 +16,7 @@ import io.dlsql.parser.SqlTrainModel;
 import io.dlsql.planner.Mode;
 import io.dlsql.planner.PlanRequest;
 import io.dlsql.planner.PlanBinding;
+import io.dlsql.planner.PlannerSettings;
 import io.dlsql.planner.Planner;
 import io.dlsql.planner.cost.Analyzer;
 import io.dlsql.planner.cost.Calibration;
@@ -23,6 +26,7 @@ import io.dlsql.planner.explain.Explain;
 import io.dlsql.planner.explain.ExplainRow;
 import io.dlsql.planner.kernel.KernelRegistry;
 import io.dlsql.planner.physical.PhysicalPlan;
+import io.dlsql.planner.physical.PlanNode;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -40,6 +44,8 @@ final class Planning {
   private static final String INDENT = "  ";
   private static final int ANALYZE_DEFAULT_BATCH = 64;
   private static final double NANOS_PER_MILLI = 1e6;
+  /** Adam keeps two moments per parameter. */
+  private static final int ADAM_SLOTS = 2;
 
   private final Session session;
   private final ModelStatements models;
@@ -66,8 +72,25 @@ final class Planning {
     ModelInfo info = models.model(ModelStatements.modelName(train.model()));
     TrainOptions opts = Training.Request.of(train).options();
     long samples = countRows(train.query(), execution);
-    PlanRequest request = PlanRequest.train(opts.batchSize(), opts.memoryLimitBytes(), samples, session.settings());
-    return plan(info, request);
+    return plan(info, trainingRequest(opts, samples, session.settings()));
+  }
+
+  /**
+   * The plan request for a TRAIN with {@code opts}: planned for what the trainer will run, its
+   * {@code threads} option (over the session's {@code SET threads}) and its optimizer's state
+   * slots per parameter (SGD with momentum one, without none, Adam two).
+   */
+  static PlanRequest trainingRequest(TrainOptions opts, long samples, Map<String, String> sessionSettings) {
+    Map<String, String> settings = new LinkedHashMap<>(sessionSettings);
+    if (opts.threads() > 0) {
+      settings.put(PlannerSettings.THREADS, Integer.toString(opts.threads()));
+    }
+    int slots = switch (opts.optimizer()) {
+      case "sgd" -> opts.momentum() > 0 ? 1 : 0;
+      default -> ADAM_SLOTS;
+    };
+    return new PlanRequest(Mode.TRAIN, opts.batchSize(), opts.memoryLimitBytes(), samples, slots,
+        PlannerSettings.of(settings));
   }
 
   private PhysicalPlan planInference(String model, int batch) throws SQLException {
@@ -145,13 +168,21 @@ final class Planning {
     Measurement measured;
     try (ModelInputs data = training
             ? session.modelInputs(query, info, execution, "EXPLAIN ANALYZE")
-            : unlabelled(query, info, execution);
-        Network network = Network.build(ModelStatements.spec(info), seed)) {
+            : unlabelled(query, info, execution)) {
       if (data.size() == 0) {
         throw new UserException("EXPLAIN ANALYZE: the query returned no rows");
       }
-      PlanBinding.apply(plan, network);
-      measured = Measurement.run(network, data.dataset(), Math.min(batch, data.size()), training, labelSmoothing, execution);
+      long baseline = MemoryTracker.liveBytes();
+      int previousThreads = Parallel.get().threads();
+      try (Network network = Network.build(ModelStatements.spec(info), seed)) {
+        // The plan's algorithms, threads and, for training, checkpoint schedule run as estimated.
+        PlanBinding.apply(plan, network);
+        Parallel.setThreads(plan.operators().stream().mapToInt(PlanNode.Operator::threads).max().orElse(previousThreads));
+        measured = Measurement.run(network, data.dataset(), Math.min(batch, data.size()), training, labelSmoothing,
+            execution, baseline);
+      } finally {
+        Parallel.setThreads(previousThreads);
+      }
     }
     return rows(Explain.rows(plan), measured);
   }

@@ -18,7 +18,6 @@ import io.dlsql.executor.train.TrainState;
 import io.dlsql.executor.train.Trainer;
 import io.dlsql.executor.train.TrainingDivergedException;
 import io.dlsql.parser.SqlTrainModel;
-import io.dlsql.planner.PlanRequest;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -75,8 +74,8 @@ final class Training {
       if (data.size() == 0) {
         throw new UserException("TRAIN MODEL " + name + ": the training query returned no rows");
       }
-      new Planning(session).bind(info,
-          PlanRequest.train(opts.batchSize(), opts.memoryLimitBytes(), data.size(), session.settings()), network);
+      // The plan's algorithms and, under memory_limit, its checkpoint schedule.
+      new Planning(session).bind(info, Planning.trainingRequest(opts, data.size(), session.settings()), network);
       TrainState resumeFrom = null;
       String runId = UUID.randomUUID().toString();
       int epochsBefore = info.epochsTrained();

@@ -579,11 +579,13 @@ public final class Network implements AutoCloseable {
    * What one kind of step runs, decided once per configuration: per node the slot holding its
    * value (its own, a fused producer's, or in evaluation the convolution that folds it), which
    * nodes run, how many forward reads each slot gets, which slots forward keeps for backward
-   * (everything backward or a recomputation will read), and the recompute segment of each node.
+   * (everything backward or a recomputation will read), the recompute segment of each node, and
+   * per slot the node whose backward is the last to read it (backward runs in reverse node order,
+   * so the smallest such node), after which it is given back.
    */
   private record StepProgram(
       boolean training, int[] slot, boolean[] runs, int[] forwardReads, boolean[] keep,
-      int[] segmentOf, int[] segmentEndingAt) {}
+      int[] segmentOf, int[] segmentEndingAt, int[] lastBackwardUse) {}
 
   private StepProgram program(boolean training) {
     int key = training ? 1 : 0;
@@ -622,6 +624,8 @@ public final class Network implements AutoCloseable {
     }
     int[] forwardReads = new int[count];
     boolean[] keep = new boolean[count];
+    int[] lastBackwardUse = new int[count];
+    Arrays.fill(lastBackwardUse, Integer.MAX_VALUE);
     for (int k = 0; k < count; k++) {
       if (!runs[k]) {
         continue;
@@ -641,13 +645,20 @@ public final class Network implements AutoCloseable {
         if (sk >= 0 && sk != segmentOf[s] || sk < 0 && needsInput(k)) {
           keep[s] = true;
         }
+        if (sk >= 0 || needsInput(k)) {
+          // Read again by k's recomputation or by k's backward.
+          lastBackwardUse[s] = Math.min(lastBackwardUse[s], k);
+        }
       }
       if (training && segmentOf[k] < 0 && needsOutput(k)) {
         keep[k] = true;
       }
+      if (training && needsOutput(k)) {
+        lastBackwardUse[k] = Math.min(lastBackwardUse[k], k);
+      }
     }
     keep[slot[outputNode]] = true;
-    return new StepProgram(training, slot, runs, forwardReads, keep, segmentOf, segmentEndingAt);
+    return new StepProgram(training, slot, runs, forwardReads, keep, segmentOf, segmentEndingAt, lastBackwardUse);
   }
 
   /** Whether node {@code k}'s backward reads the data of its inputs (not only their shapes). */
@@ -803,8 +814,9 @@ public final class Network implements AutoCloseable {
   /**
    * Back-propagates {@code gradOutput} (N, classes), the gradient of the loss by the logits of
    * the latest forward, and overwrites every parameter's gradient. Each activation gradient lives
-   * from its first writer to its node's backward; each activation is given back after its node's
-   * backward; recomputed segments run again just before backward enters them.
+   * from its first writer to its node's backward; each activation is given back after the last
+   * backward that reads it (its own, or a reader's); recomputed segments run again just before
+   * backward enters them.
    */
   public void backward(Tensor gradOutput) {
     if (input == null) {
@@ -903,8 +915,13 @@ public final class Network implements AutoCloseable {
       pool.give(gradOwners[i]);
       gradOwners[i] = null;
       gradViews[i] = null;
+      for (int j : sources[i]) {
+        if (j >= 0 && p.lastBackwardUse()[p.slot()[j]] == i && p.slot()[j] != p.slot()[outputNode]) {
+          releaseOutput(p.slot()[j]);
+        }
+      }
       if (i != p.slot()[outputNode]) {
-        releaseOutput(i);
+        releaseOutput(i); // no backward reads a node's output after its own
       }
     }
     // Unreached branches: their activations are no longer needed either (the logits stay).
