@@ -14,6 +14,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="convnet"); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10); ap.add_argument("--rows", type=int, default=25)
+    ap.add_argument("--by-shape", action="store_true", help="convolution times per input shape")
     ap.add_argument("--anchor", default=os.path.join(os.path.dirname(__file__), "../../shared/anchors/torch_fashion.py"))
     a = ap.parse_args()
     if not os.path.exists(a.anchor): a.anchor = "/work/shared/anchors/torch_fashion.py"
@@ -37,7 +38,7 @@ def report(kind, a, call, unit):
     process CPU time of the same calls (one thread: the work itself) is printed beside it, and
     every operator's time is also given scaled to it ("cpu ms")."""
     cpu = time.process_time(); wall = time.perf_counter()
-    with profile(activities=[ProfilerActivity.CPU]) as p:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=a.by_shape) as p:
         for _ in range(a.steps): call()
     cpu = (time.process_time() - cpu) * 1e3 / a.steps; wall = (time.perf_counter() - wall) * 1e3 / a.steps
     events = p.key_averages()
@@ -49,6 +50,12 @@ def report(kind, a, call, unit):
         t = e.self_cpu_time_total / 1e3 / a.steps
         print(f"{e.key:48s} {t:9.3f} {t * scale:9.3f}  calls/{unit} {e.count / a.steps:5.1f}")
     print(f"{'total (self times)':48s} {total:9.3f} {total * scale:9.3f}")
+    if a.by_shape:
+        print(f"-- convolutions by input shapes (forward: mkldnn_convolution, backward: convolution_backward)")
+        for e in sorted(p.key_averages(group_by_input_shape=True), key=lambda e: -e.self_cpu_time_total):
+            if e.key in ("aten::mkldnn_convolution", "aten::convolution_backward"):
+                t = e.self_cpu_time_total / 1e3 / a.steps
+                print(f"{e.key:28s} {str(e.input_shapes[:2]):60s} {t:9.3f} {t * scale:9.3f}  calls/{unit} {e.count / a.steps:5.1f}")
 
 if __name__ == "__main__":
     main()

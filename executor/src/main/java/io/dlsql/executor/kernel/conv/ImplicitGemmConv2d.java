@@ -61,6 +61,13 @@ public final class ImplicitGemmConv2d {
   static final int TARGET_GROUP_COLUMNS = 8192;
   /** Upper bound on images per weight-gradient group, so tiny maps do not make huge buffers. */
   static final int MAX_GROUP_IMAGES = 64;
+  /**
+   * Maps whose grid is at most this many columns are stacked: several images one above the other
+   * in one padded buffer (see {@link #stack}), so tiles and dot products run over long rows.
+   */
+  static final int STACK_MAX_IMAGE_COLUMNS = 128;
+  /** Grid columns a stack aims at. */
+  static final int STACK_TARGET_COLUMNS = 512;
 
   /**
    * Whether this algorithm computes {@code g}: stride 1, one group, and padding no larger than the
@@ -99,6 +106,45 @@ public final class ImplicitGemmConv2d {
     return new ConvGeometry(g.outChannels(), g.outHeight(), g.outWidth(), g.inChannels(),
         g.kernelH(), g.kernelW(), 1, 1, reachH - g.padTop(), reachW - g.padLeft(),
         g.dilationH(), g.dilationW(), 1, g.inHeight(), g.inWidth());
+  }
+
+  /**
+   * Images per stack for {@code g}: small maps (7 x 7) make grids too short for the tiles and the
+   * weight gradient's dot products (a few vectors per image, then loop overhead and rounding), so
+   * their images are stacked vertically with {@link #gapRows} zero rows between neighbours and
+   * convolved as one tall image; 1 for larger maps.
+   */
+  static int stack(ConvGeometry g) {
+    int columns = g.outHeight() * Padded.of(g).rowStride();
+    if (columns > STACK_MAX_IMAGE_COLUMNS) {
+      return 1;
+    }
+    int perImage = (g.inHeight() + gapRows(g)) * Padded.of(g).rowStride();
+    return Math.max(1, STACK_TARGET_COLUMNS / perImage);
+  }
+
+  /**
+   * Zero rows between stacked images: no output row of one image reaches into its neighbour's
+   * input rows (nor, in the transposed convolution, its neighbour's output gradient rows).
+   */
+  static int gapRows(ConvGeometry g) {
+    return Math.max(g.padTop(), padBottom(g));
+  }
+
+  /** Input rows from one stacked image to the next (its output rows are as far apart). */
+  static int rowsPerImage(ConvGeometry g) {
+    return g.inHeight() + gapRows(g);
+  }
+
+  /** The tall geometry of {@code images} images of {@code g} stacked. */
+  static ConvGeometry stacked(ConvGeometry g, int images) {
+    if (images == 1) {
+      return g;
+    }
+    int h = images * rowsPerImage(g) - gapRows(g);
+    int oh = (images - 1) * rowsPerImage(g) + g.outHeight();
+    return new ConvGeometry(g.inChannels(), h, g.inWidth(), g.outChannels(), g.kernelH(), g.kernelW(),
+        1, 1, g.padTop(), g.padLeft(), g.dilationH(), g.dilationW(), 1, oh, g.outWidth());
   }
 
   /**
@@ -200,7 +246,8 @@ public final class ImplicitGemmConv2d {
   }
 
   /** Floats of per-thread scratch this algorithm holds for {@code g} (forward and backward). */
-  public static long workspaceSize(ConvGeometry g) {
+  public static long workspaceSize(ConvGeometry single) {
+    ConvGeometry g = stacked(single, stack(single));
     Padded p = Padded.of(g);
     Padded t = Padded.of(transposed(g));
     int group = groupImages(g);
@@ -223,18 +270,28 @@ public final class ImplicitGemmConv2d {
 
   // y (count, OC, OH, OW) = act(conv(x (count, C, H, W), w) + b); packed from packWeights, b may be null.
   public static void forward(
-      ConvGeometry g, int count, MemorySegment x, long xOff, float[] packed, MemorySegment b,
+      ConvGeometry single, int count, MemorySegment x, long xOff, float[] packed, MemorySegment b,
       FusedActivation act, MemorySegment y, long yOff) {
+    int stack = stack(single);
+    ConvGeometry g = stacked(single, stack);
     Padded p = Padded.of(g);
+    int rowStep = rowsPerImage(single) * p.rowStride();
     Workspace ws = Workspace.current();
     float[] xpad = ws.padded(p.imageFloats(g.inChannels()));
     float[] grid = ws.grid((long) paddedRows(g.outChannels()) * p.paddedColumns());
     ws.claim(g);
-    for (int i = 0; i < count; i++) {
-      pad(g.inChannels(), g.inHeight(), g.inWidth(), g.padTop(), p, x, xOff + i * g.inputSize(), null, 0,
-          FusedActivation.IDENTITY, xpad, 0);
+    for (int first = 0; first < count; first += stack) {
+      // A short last stack leaves earlier images in the other slots; their rows are dropped.
+      int images = Math.min(stack, count - first);
+      for (int i = 0; i < images; i++) {
+        pad(g.inChannels(), single.inHeight(), g.inWidth(), g.padTop(), p, x,
+            xOff + (first + i) * single.inputSize(), null, 0, FusedActivation.IDENTITY, xpad, i * rowStep);
+      }
       gemm(paddedRows(g.outChannels()), g.colRows(), p, packed, xpad, 0, grid);
-      store(g.outChannels(), g.outHeight(), g.outWidth(), p, grid, b, act, y, yOff + i * g.outputSize());
+      for (int i = 0; i < images; i++) {
+        store(g.outChannels(), single.outHeight(), g.outWidth(), p, grid, i * rowStep, b, act, y,
+            yOff + (first + i) * single.outputSize());
+      }
     }
   }
 
@@ -245,12 +302,17 @@ public final class ImplicitGemmConv2d {
    * from {@code packedTransposed} ({@link #packTransposedWeights}).
    */
   public static void backward(
-      ConvGeometry g, int count, MemorySegment x, long xOff, float[] packedTransposed,
+      ConvGeometry single, int count, MemorySegment x, long xOff, float[] packedTransposed,
       FusedActivation act, MemorySegment y, long yOff, MemorySegment dy, long dyOff,
       MemorySegment dw, MemorySegment db, boolean accumulate, MemorySegment dx, long dxOff) {
+    int stack = stack(single);
+    ConvGeometry g = stacked(single, stack);
     Padded p = Padded.of(g);
     ConvGeometry t = transposed(g);
     Padded pt = Padded.of(t);
+    int rowStep = rowsPerImage(single) * p.rowStride();
+    int transposedRowStep = rowsPerImage(single) * pt.rowStride();
+    // A unit is one stack of images, the "image" of the tall geometry g.
     int group = groupImages(g);
     int oc = g.outChannels();
     int c = g.inChannels();
@@ -264,31 +326,48 @@ public final class ImplicitGemmConv2d {
         (long) paddedRows(c) * pt.paddedColumns()));
     float[] lanes = ws.lanes();
     ws.claim(g);
-    for (int first = 0; first < count; first += group) {
-      int images = Math.min(group, count - first);
-      for (int i = 0; i < images; i++) {
-        int img = first + i;
-        long yAt = yOff + img * g.outputSize();
-        long dyAt = dyOff + img * g.outputSize();
-        pad(c, g.inHeight(), g.inWidth(), g.padTop(), p, x, xOff + img * g.inputSize(), null, 0,
-            FusedActivation.IDENTITY, xpad, i * imageFloats);
-        // dz on the forward grid (rows of OH*(W+gap), image i at column i*dzColumns of each row).
-        maskToGrid(oc, g.outHeight(), g.outWidth(), p.rowStride(), act, y, yAt, dy, dyAt, dz,
-            group * dzColumns, i * dzColumns);
+    int perGroup = group * stack;
+    for (int first = 0; first < count; first += perGroup) {
+      int units = Math.ceilDiv(Math.min(perGroup, count - first), stack);
+      for (int u = 0; u < units; u++) {
+        int firstImage = first + u * stack;
+        int images = Math.min(stack, count - firstImage);
+        if (images < stack) {
+          // The empty slots of a short stack must add nothing: clear their dz (and dy) rows.
+          for (int o = 0; o < oc; o++) {
+            Arrays.fill(dz, o * group * dzColumns + u * dzColumns, o * group * dzColumns + (u + 1) * dzColumns, 0f);
+          }
+          Arrays.fill(dzPadded, 0f);
+        }
+        for (int i = 0; i < images; i++) {
+          int img = firstImage + i;
+          long yAt = yOff + img * single.outputSize();
+          long dyAt = dyOff + img * single.outputSize();
+          pad(c, single.inHeight(), g.inWidth(), g.padTop(), p, x, xOff + img * single.inputSize(), null, 0,
+              FusedActivation.IDENTITY, xpad, u * imageFloats + i * rowStep);
+          // dz on the forward grid (unit u at column u*dzColumns of each row).
+          maskToGrid(oc, single.outHeight(), g.outWidth(), p.rowStride(), act, y, yAt, dy, dyAt, dz,
+              group * dzColumns, u * dzColumns + i * rowStep);
+          if (dx != null) {
+            pad(oc, single.outHeight(), g.outWidth(), t.padTop(), pt, dy, dyAt, y, yAt, act, dzPadded,
+                i * transposedRowStep);
+          }
+        }
         if (dx != null) {
-          pad(oc, g.outHeight(), g.outWidth(), t.padTop(), pt, dy, dyAt, y, yAt, act, dzPadded, 0);
           gemm(paddedRows(c), t.colRows(), pt, packedTransposed, dzPadded, 0, grid);
-          store(c, g.inHeight(), g.inWidth(), pt, grid, null, FusedActivation.IDENTITY, dx,
-              dxOff + img * g.inputSize());
+          for (int i = 0; i < images; i++) {
+            store(c, single.inHeight(), g.inWidth(), pt, grid, i * transposedRowStep, null,
+                FusedActivation.IDENTITY, dx, dxOff + (firstImage + i) * single.inputSize());
+          }
         }
       }
-      weightGradient(g, p, images, imageFloats, dz, group * dzColumns, dzColumns, xpad, lanes, dw,
+      weightGradient(g, p, units, imageFloats, dz, group * dzColumns, dzColumns, xpad, lanes, dw,
           accumulate || first > 0);
       if (db != null) {
         for (int o = 0; o < oc; o++) {
           double sum = 0;
           int row = o * group * dzColumns;
-          for (int j = 0; j < images * dzColumns; j++) {
+          for (int j = 0; j < units * dzColumns; j++) {
             sum += dz[row + j];
           }
           float before = accumulate || first > 0 ? db.getAtIndex(F32, o) : 0f;
@@ -485,8 +564,8 @@ public final class ImplicitGemmConv2d {
    * channel (may be null).
    */
   private static void store(
-      int channels, int oh, int ow, Padded p, float[] grid, MemorySegment b, FusedActivation act,
-      MemorySegment out, long outOff) {
+      int channels, int oh, int ow, Padded p, float[] grid, int gridOff, MemorySegment b,
+      FusedActivation act, MemorySegment out, long outOff) {
     boolean relu = act == FusedActivation.RELU;
     boolean vector = KernelSwitch.vector();
     long limit = out.byteSize() / Float.BYTES;
@@ -496,7 +575,7 @@ public final class ImplicitGemmConv2d {
       float bias = b == null ? 0f : b.getAtIndex(F32, o);
       FloatVector bv = FloatVector.broadcast(SPECIES, bias);
       for (int r = 0; r < oh; r++) {
-        int from = o * ld + r * p.rowStride();
+        int from = gridOff + o * ld + r * p.rowStride();
         long to = outOff + ((long) o * oh + r) * ow;
         int j = 0;
         if (vector) {
