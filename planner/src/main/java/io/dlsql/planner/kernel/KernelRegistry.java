@@ -2,6 +2,7 @@ package io.dlsql.planner.kernel;
 
 import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.conv.SpatialPackConv2d;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.logical.LogicalNode;
@@ -84,7 +85,8 @@ public final class KernelRegistry {
     }
     all.add(conv("spatial_pack", TensorLayout.NCHWC, node -> node.geometry().groups() == 1,
         "SPATIAL_PACK",
-        new CostInputs(SPATIAL_PACK_EFFICIENCY, 1, true, true, true, CostInputs.NONE, CostInputs.NONE)));
+        new CostInputs(SPATIAL_PACK_EFFICIENCY, 1, true, true, true, KernelRegistry::spatialPackFloats,
+            KernelRegistry::spatialPackFloats)));
     for (TensorLayout layout : List.of(TensorLayout.NCHW, TensorLayout.NCHWC)) {
       all.add(conv("winograd", layout, KernelRegistry::winogradApplies, "WINOGRAD",
           new CostInputs(WINOGRAD_EFFICIENCY, WINOGRAD_MULTIPLY_FACTOR, true, true, true,
@@ -165,6 +167,16 @@ public final class KernelRegistry {
   static long im2colFloats(LogicalNode node) {
     ConvGeometry g = node.geometry();
     return g.isPointwise() ? 0 : (long) g.inChannels() * g.kernelH() * g.kernelW() * g.outPixels();
+  }
+
+  /**
+   * Spatial pack's per-thread buffers: the zero-bordered input image and an output-gradient image
+   * in 16-channel blocks (the executor's SpatialPackConv2d sizes; the padded copy is also the
+   * extra traffic per pass).
+   */
+  static long spatialPackFloats(LogicalNode node) {
+    ConvGeometry g = node.geometry();
+    return SpatialPackConv2d.paddedImageSize(g) + SpatialPackConv2d.outputImageSize(g);
   }
 
   /** Transformed input and output tiles of one image: (C + OC) * tiles * 36 floats. */
