@@ -4,6 +4,7 @@ import io.dlsql.catalog.UserException;
 import io.dlsql.executor.graph.LayerSpec;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.graph.Node;
+import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.layer.Activation;
 import io.dlsql.executor.layer.Add;
 import io.dlsql.executor.layer.BatchNorm2d;
@@ -17,10 +18,14 @@ import io.dlsql.executor.layer.Layer;
 import io.dlsql.executor.layer.Parameter;
 import io.dlsql.executor.layer.Pool2d;
 import io.dlsql.executor.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Inference over a {@link NetworkSpec} node by node with fp32 activations between nodes, where
@@ -53,27 +58,58 @@ final class GraphExecutor implements AutoCloseable {
 
   private final NetworkSpec spec;
   private final NodeKernel[] kernels;
+  /** Nodes computed inside a fused chain's kernel: no kernel, no output of their own. */
+  private final boolean[] skipped;
   private final int[][] sources;
   private final int[][] shapes;
   private final int outputNode;
   private int capacity;
   private Tensor[] outputs = new Tensor[0];
+  /** Time per node since the last reset, on {@link #clock}: what a profile of a variant reads. */
+  private final long[] nodeNanos;
+  private LongSupplier clock = System::nanoTime;
 
   GraphExecutor(NetworkSpec spec, Map<String, float[]> weights, KernelFactory factory) {
+    this(spec, weights, factory, Map.of());
+  }
+
+  /**
+   * With fused chains: {@code fused} maps the index of a chain's last node to the indices of the
+   * whole chain in order (a path whose inner outputs have no other reader). The factory is asked
+   * for the last node's kernel with the first node's input shapes; that kernel reads the first
+   * node's inputs and computes the whole chain; the other nodes of the chain get no kernel and no
+   * output buffer.
+   */
+  GraphExecutor(NetworkSpec spec, Map<String, float[]> weights, KernelFactory factory, Map<Integer, int[]> fused) {
     this.spec = spec;
     List<Node> nodes = spec.nodes();
     List<LayerSpec> layers = spec.layerSpecs();
     LinkedHashMap<String, int[]> shapeByName = spec.shapes();
     kernels = new NodeKernel[nodes.size()];
+    nodeNanos = new long[nodes.size()];
     sources = new int[nodes.size()][];
     shapes = new int[nodes.size()][];
+    skipped = new boolean[nodes.size()];
+    fused.forEach((last, chain) -> {
+      for (int c = 0; c < chain.length - 1; c++) {
+        skipped[chain[c]] = true;
+      }
+    });
     try {
       for (int i = 0; i < nodes.size(); i++) {
         Node node = nodes.get(i);
-        sources[i] = node.inputs().stream().mapToInt(spec::indexOf).toArray();
-        int[][] in = node.inputs().stream().map(shapeByName::get).toArray(int[][]::new);
         shapes[i] = shapeByName.get(node.name());
+        if (skipped[i]) {
+          continue;
+        }
+        int[] chain = fused.get(i);
+        Node reads = chain == null ? node : nodes.get(chain[0]);
+        sources[i] = reads.inputs().stream().mapToInt(spec::indexOf).toArray();
+        int[][] in = reads.inputs().stream().map(shapeByName::get).toArray(int[][]::new);
         NodeKernel k = factory == null ? null : factory.create(i, node, layers.get(i), in, shapes[i]);
+        if (k == null && chain != null) {
+          throw new IllegalStateException("no kernel computes the fused chain ending at " + node.name());
+        }
         kernels[i] = k != null ? k : layerKernel(node, layers.get(i), in, shapes[i], weights, i + 1);
       }
     } catch (RuntimeException e) {
@@ -102,17 +138,45 @@ final class GraphExecutor implements AutoCloseable {
     }
     Tensor[] views = new Tensor[kernels.length];
     for (int i = 0; i < kernels.length; i++) {
+      if (skipped[i]) {
+        continue;
+      }
       Tensor[] in = new Tensor[sources[i].length];
       for (int k = 0; k < in.length; k++) {
         in[k] = sources[i][k] < 0 ? x : views[sources[i][k]];
       }
       views[i] = outputs[i].slice(0, n);
+      long started = clock.getAsLong();
       kernels[i].forward(in, views[i]);
+      nodeNanos[i] += clock.getAsLong() - started;
       if (observer != null) {
         observer.observe(i, views[i]);
       }
     }
     return views[outputNode].reshape(n, spec.classes());
+  }
+
+  /** Time per node (forward) accumulated since the last {@link #resetNodeTimes()}, in node order. */
+  List<NodeTime> nodeTimes() {
+    List<NodeTime> out = new ArrayList<>(kernels.length);
+    for (int i = 0; i < kernels.length; i++) {
+      Node node = spec.nodes().get(i);
+      out.add(new NodeTime(node.name(), node.op(), nodeNanos[i]));
+    }
+    return out;
+  }
+
+  void resetNodeTimes() {
+    Arrays.fill(nodeNanos, 0);
+  }
+
+  /**
+   * Counts {@link #nodeTimes()} in CPU time of the calling thread instead of wall time: with one
+   * kernel thread that is the node's own work, whatever else runs on the machine.
+   */
+  void useThreadCpuClock(boolean cpu) {
+    ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+    clock = cpu ? bean::getCurrentThreadCpuTime : System::nanoTime;
   }
 
   private void ensureCapacity(int n) {
@@ -122,6 +186,9 @@ final class GraphExecutor implements AutoCloseable {
     closeOutputs();
     outputs = new Tensor[kernels.length];
     for (int i = 0; i < kernels.length; i++) {
+      if (skipped[i]) {
+        continue;
+      }
       int[] s = new int[shapes[i].length + 1];
       s[0] = n;
       System.arraycopy(shapes[i], 0, s, 1, shapes[i].length);

@@ -2,39 +2,105 @@ package io.dlsql.executor.compress;
 
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.conv.Im2colConv2d;
+import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
+import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
- * An int8 convolution for inference: per image, the fp32 input is quantized with the calibrated
- * input scale, lowered by {@link Int8Im2col} (skipped for pointwise convolutions), multiplied by
- * the int8 weights with int32 accumulation ({@link Int8Gemm}, one GEMM per group), and the int32
- * sums are rescaled per output channel by {@code inputScale * weightScale[o]} with the (folded)
- * bias added ({@link Requantization}). Images are split across threads, each with its own
- * workspaces.
+ * An int8 convolution for inference, with its epilogue (ReLU, max pooling) fused in: per block of
+ * images, the fp32 input is quantized with the calibrated input scale, multiplied by the int8
+ * weights with exact integer accumulation, and the integer sums are rescaled per output channel by
+ * {@code inputScale * weightScale[o]} with the (folded) bias added ({@link Epilogue}), then
+ * optionally passed through ReLU and max-pooled while the block is still in cache. Images are
+ * split across threads, each with its own workspaces.
+ *
+ * <p>Two lowerings compute the same integers:
+ *
+ * <ul>
+ *   <li>{@link Lowering#FP32_CODES} (the default where it applies): weights and quantized inputs
+ *       are held as fp32 numbers with integer values (the int8 codes), and the fp32 convolution
+ *       kernels (implicit GEMM for stride 1, im2col + GEMM otherwise) multiply them. Every partial
+ *       sum is an integer of magnitude below {@code K * 127^2 < 2^24} when the reduction length
+ *       {@code K = C/groups * KH * KW} is at most {@link Int8Gemm#EXACT_K}, so the fp32 sums are
+ *       exact whatever the summation order: int8 arithmetic on the FMA units, which on this
+ *       machine's Vector API are the fastest integer multiply-adders (see {@link Int8Gemm}).
+ *   <li>{@link Lowering#BYTES}: the input quantized to bytes, lowered by {@link Int8Im2col}
+ *       (skipped for pointwise convolutions) and multiplied by {@link Int8Gemm} with int32 sums,
+ *       one GEMM per group. Used for longer reductions, grouped convolutions, and whenever a GEMM
+ *       variant other than {@link Int8Gemm.Variant#FP32_EXACT} is asked for (the reference
+ *       oracle).
+ * </ul>
  */
 final class Int8Conv2d implements GraphExecutor.NodeKernel {
   private static final int MIN_IMAGES_PER_CHUNK = 1;
+  /** Images per block at most: the im2col lowering batches small feature maps into one GEMM. */
+  private static final int MAX_IMAGES_PER_BLOCK = 32;
+
+  /** How the integer products are computed; both give the same integers. */
+  enum Lowering {
+    /** Integer-valued fp32 operands through the fp32 convolution kernels (exact, see the class comment). */
+    FP32_CODES,
+    /** int8 operands through {@link Int8Gemm}, int32 sums. */
+    BYTES
+  }
+
+  /**
+   * Max pooling fused after the rescale (and ReLU): the window, its stride and padding (padded
+   * positions never win), and the pooled size.
+   */
+  record MaxPool(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, int outH, int outW) {}
+
+  /**
+   * What the kernel does to the rescaled sums before they leave: ReLU, then max pooling (null for
+   * none). {@link #NONE} writes the rescaled sums as they are.
+   */
+  record Epilogue(boolean relu, MaxPool pool) {
+    static final Epilogue NONE = new Epilogue(false, null);
+  }
 
   private final ConvGeometry g;
+  private final Epilogue epilogue;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment weights;
   private final float[] multipliers;
   private final float[] bias;
   private final float inverseInputScale;
+  /** Whether every multiplier is non-negative (always, for scales from calibration), so pooling commutes with the rescale. */
+  private final boolean poolBeforeRescale;
+  /** The fp32 lowering's algorithm: implicit GEMM (stride 1) or im2col + GEMM; null when it does not apply. */
+  private final boolean implicitGemm;
+  private final boolean fp32CodesApplies;
+  /** Weight codes as fp32: packed for the implicit GEMM, or (OC, K) row-major for im2col. */
+  private final float[] packedCodes;
+  private final MemorySegment codesSegment;
+  private final int imagesPerBlock;
   private Int8Gemm.Variant variant = Int8Gemm.defaultVariant();
   private Workspace[] workspaces = new Workspace[0];
 
-  /** Per chunk: the quantized image, its im2col matrix and the int32 products of one group. */
-  private record Workspace(MemorySegment image, MemorySegment col, MemorySegment acc) {}
+  /**
+   * Per chunk: the block's quantized images (fp32 codes, or bytes with their im2col matrix), the
+   * block's integer sums (OC, OH, OW) as fp32, the int32 sums of one group, the im2col lowering's
+   * scratch, and the pooling's rows.
+   */
+  private record Workspace(
+      MemorySegment codes, MemorySegment image, MemorySegment col, MemorySegment ints, MemorySegment sums,
+      MemorySegment gemm, MemorySegment poolRows) {}
 
   Int8Conv2d(ConvGeometry g, Int8Quantizer.ChannelQuantized w, float[] bias, float inputScale) {
+    this(g, w, bias, inputScale, Epilogue.NONE);
+  }
+
+  Int8Conv2d(ConvGeometry g, Int8Quantizer.ChannelQuantized w, float[] bias, float inputScale, Epilogue epilogue) {
     if (w.rows() != g.outChannels() || w.columns() != g.colRows()) {
       throw new IllegalStateException("int8 weights " + w.rows() + "x" + w.columns() + " do not fit " + g);
     }
     this.g = g;
+    this.epilogue = epilogue;
     this.weights = arena.allocate(w.codes().length, Long.BYTES);
     MemorySegment.copy(w.codes(), 0, weights, ValueLayout.JAVA_BYTE, 0, w.codes().length);
     this.multipliers = new float[g.outChannels()];
@@ -43,30 +109,81 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     }
     this.bias = bias == null ? new float[g.outChannels()] : bias.clone();
     this.inverseInputScale = 1f / inputScale;
+    boolean nonNegative = true;
+    for (float m : multipliers) {
+      nonNegative &= m >= 0f;
+    }
+    this.poolBeforeRescale = nonNegative;
+    this.fp32CodesApplies = g.colRows() <= Int8Gemm.EXACT_K && g.groups() == 1;
+    this.implicitGemm = fp32CodesApplies && ImplicitGemmConv2d.supports(g);
+    float[] codes = new float[w.codes().length];
+    for (int i = 0; i < codes.length; i++) {
+      codes[i] = w.codes()[i];
+    }
+    if (implicitGemm) {
+      packedCodes = new float[ImplicitGemmConv2d.packedWeightsSize(g)];
+      ImplicitGemmConv2d.packWeights(g, MemorySegment.ofArray(codes), packedCodes);
+      codesSegment = null;
+    } else {
+      packedCodes = null;
+      codesSegment = fp32CodesApplies ? arena.allocate((long) codes.length * Float.BYTES, Long.BYTES) : null;
+      if (codesSegment != null) {
+        MemorySegment.copy(codes, 0, codesSegment, ValueLayout.JAVA_FLOAT, 0, codes.length);
+      }
+    }
+    this.imagesPerBlock = implicitGemm ? 1 : Math.min(Im2colConv2d.imagesPerGemm(g), MAX_IMAGES_PER_BLOCK);
+    if (epilogue.pool() != null && (epilogue.pool().strideH() <= 0 || epilogue.pool().strideW() <= 0)) {
+      throw new IllegalStateException("pooling strides must be positive: " + epilogue.pool());
+    }
   }
 
   void setVariant(Int8Gemm.Variant variant) {
     this.variant = variant;
   }
 
+  /** The lowering that runs with the current GEMM variant. */
+  Lowering lowering() {
+    return fp32CodesApplies && variant == Int8Gemm.Variant.FP32_EXACT ? Lowering.FP32_CODES : Lowering.BYTES;
+  }
+
   private Workspace workspace(int chunk) {
     if (chunk >= workspaces.length) {
-      Workspace[] grown = java.util.Arrays.copyOf(workspaces, chunk + 1);
+      Workspace[] grown = Arrays.copyOf(workspaces, chunk + 1);
       for (int c = workspaces.length; c <= chunk; c++) {
+        long block = imagesPerBlock;
         long colBytes = g.isPointwise() ? 1 : (long) g.inChannels() * g.kernelH() * g.kernelW() * g.outPixels();
-        grown[c] = new Workspace(arena.allocate(g.inputSize(), Long.BYTES), arena.allocate(colBytes, Long.BYTES),
-            arena.allocate((long) g.outChannelsPerGroup() * g.outPixels() * Integer.BYTES, Long.BYTES));
+        grown[c] = new Workspace(
+            fp32CodesApplies ? floats(block * g.inputSize()) : floats(1),
+            arena.allocate(g.inputSize(), Long.BYTES),
+            arena.allocate(colBytes, Long.BYTES),
+            arena.allocate((long) g.outChannelsPerGroup() * g.outPixels() * Integer.BYTES, Long.BYTES),
+            floats(block * g.outputSize()),
+            fp32CodesApplies && !implicitGemm ? floats(Im2colConv2d.workspaceSize(g)) : floats(1),
+            floats(epilogue.pool() == null ? 1 : g.outputSize() / 2 + 1));
       }
       workspaces = grown;
     }
     return workspaces[chunk];
   }
 
-  // x: (N, C, H, W) fp32 -> y: (N, OC, OH, OW) fp32 = rescale(Wq * col(quantize(x))) + b
+  private MemorySegment floats(long count) {
+    return arena.allocate(count * Float.BYTES, Long.BYTES);
+  }
+
+  /** The shape this kernel writes per image: the convolution's, or the pooled one. */
+  long outputSizePerImage() {
+    MaxPool p = epilogue.pool();
+    return p == null ? g.outputSize() : (long) g.outChannels() * p.outH() * p.outW();
+  }
+
+  // x: (N, C, H, W) fp32 -> y = pool(relu(rescale(Wq * quantize(x)) + b)): (N, OC, OH', OW')
   @Override
   public void forward(Tensor[] inputs, Tensor output) {
     Tensor x = inputs[0];
     int n = x.dim(0);
+    if (output.numel() != n * outputSizePerImage()) {
+      throw new IllegalStateException("int8 convolution output " + Arrays.toString(output.shape()) + " for " + g);
+    }
     Parallel pool = Parallel.get();
     int chunks = pool.chunks(n, MIN_IMAGES_PER_CHUNK);
     if (chunks > 0) {
@@ -74,31 +191,81 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     }
     MemorySegment xs = x.segment();
     MemorySegment ys = output.segment();
-    long inSize = g.inputSize();
-    long outSize = g.outputSize();
-    int pixels = g.outPixels();
-    int rowsPerGroup = g.colRows();
-    int ocPerGroup = g.outChannelsPerGroup();
+    Lowering lowering = lowering();
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       Workspace ws = workspaces[chunk];
-      for (int img = from; img < to; img++) {
-        Int8Quantizer.quantize(xs, img * inSize, ws.image(), 0, inSize, inverseInputScale);
-        MemorySegment col = ws.col();
-        if (g.isPointwise()) {
-          col = ws.image();
+      for (int first = from; first < to; first += imagesPerBlock) {
+        int count = Math.min(imagesPerBlock, to - first);
+        if (lowering == Lowering.FP32_CODES) {
+          sumsAsFloatCodes(xs, first, count, ws);
         } else {
-          Int8Im2col.im2col(g, ws.image(), 0, col, 0);
+          for (int i = 0; i < count; i++) {
+            sumsAsBytes(xs, first + i, ws, i * g.outputSize());
+          }
         }
-        for (int group = 0; group < g.groups(); group++) {
-          Int8Gemm.multiply(variant, ocPerGroup, pixels, rowsPerGroup,
-              weights, (long) group * ocPerGroup * rowsPerGroup, rowsPerGroup,
-              col, (long) group * rowsPerGroup * pixels, pixels,
-              ws.acc(), 0, pixels);
-          Requantization.perRow(ws.acc(), ocPerGroup, pixels, multipliers, bias, group * ocPerGroup,
-              ys, img * outSize + (long) group * ocPerGroup * pixels);
+        for (int i = 0; i < count; i++) {
+          finish(ws.sums(), i * g.outputSize(), ws.poolRows(), ys, (first + i) * outputSizePerImage());
         }
       }
     });
+  }
+
+  /** Integer sums of {@code count} images from {@code first}, as exact fp32 numbers, into {@code ws.sums}. */
+  private void sumsAsFloatCodes(MemorySegment xs, int first, int count, Workspace ws) {
+    long inSize = g.inputSize();
+    Int8Quantizer.quantizeToCodes(xs, first * inSize, ws.codes(), 0, count * inSize, inverseInputScale);
+    if (implicitGemm) {
+      ImplicitGemmConv2d.forward(g, count, ws.codes(), 0, packedCodes, null, FusedActivation.IDENTITY,
+          ws.sums(), 0);
+    } else {
+      Im2colConv2d.forward(g, count, ws.codes(), 0, codesSegment, null, FusedActivation.IDENTITY, ws.gemm(),
+          ws.sums(), 0);
+    }
+  }
+
+  /** Integer sums of one image through bytes and {@link Int8Gemm}, converted to fp32 into {@code ws.sums}. */
+  private void sumsAsBytes(MemorySegment xs, int img, Workspace ws, long sumsOff) {
+    Int8Quantizer.quantize(xs, img * g.inputSize(), ws.image(), 0, g.inputSize(), inverseInputScale);
+    MemorySegment col = ws.col();
+    if (g.isPointwise()) {
+      col = ws.image();
+    } else {
+      Int8Im2col.im2col(g, ws.image(), 0, col, 0);
+    }
+    int pixels = g.outPixels();
+    int rowsPerGroup = g.colRows();
+    int ocPerGroup = g.outChannelsPerGroup();
+    for (int group = 0; group < g.groups(); group++) {
+      Int8Gemm.multiply(variant, ocPerGroup, pixels, rowsPerGroup,
+          weights, (long) group * ocPerGroup * rowsPerGroup, rowsPerGroup,
+          col, (long) group * rowsPerGroup * pixels, pixels,
+          ws.ints(), 0, pixels);
+      Requantization.toFloat(ws.ints(), (long) ocPerGroup * pixels, ws.sums(),
+          sumsOff + (long) group * ocPerGroup * pixels);
+    }
+  }
+
+  /** Rescale, bias, ReLU and pooling of one image's sums at {@code sumsOff}, written to y at {@code yOff}. */
+  private void finish(MemorySegment sums, long sumsOff, MemorySegment scratch, MemorySegment y, long yOff) {
+    MaxPool p = epilogue.pool();
+    if (p == null) {
+      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, epilogue.relu(),
+          y, yOff);
+      return;
+    }
+    if (!poolBeforeRescale) {
+      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, epilogue.relu(),
+          sums, sumsOff);
+      MaxPooling.forward(sums, sumsOff, g.outChannels(), g.outHeight(), g.outWidth(), p, y, yOff, scratch);
+      return;
+    }
+    // Pool the integer sums first, then rescale only the pooled values: y = m * acc + b (then ReLU)
+    // is non-decreasing in acc because m = inputScale * weightScale > 0, and a correctly rounded
+    // fused multiply-add keeps that order, so the maximum of the rescaled values is the rescaled
+    // maximum, bit for bit, at a quarter of the rescaling work for 2x2 windows.
+    MaxPooling.forward(sums, sumsOff, g.outChannels(), g.outHeight(), g.outWidth(), p, y, yOff, scratch);
+    Requantization.perRow(y, yOff, g.outChannels(), p.outH() * p.outW(), multipliers, bias, 0, epilogue.relu(),
+        y, yOff);
   }
 
   /** Bytes of what the model stores for this layer: int8 weights, one scale and one bias per channel, the input scale. */

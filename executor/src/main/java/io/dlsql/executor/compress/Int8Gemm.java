@@ -196,6 +196,29 @@ public final class Int8Gemm {
     }
   }
 
+  /**
+   * {@code acc[i] = (first ? 0 : acc[i]) + (int) sums[sumsOff + i]} for {@code count} fp32 block
+   * sums that hold exact integers (element offsets): how k-blocks of the fp32 lowering add up.
+   */
+  static void addExactSums(MemorySegment sums, long sumsOff, MemorySegment acc, long count, boolean first) {
+    long i = 0;
+    if (Gemm.variant() == Gemm.Variant.VECTOR) {
+      for (; i + L <= count; i += L) {
+        IntVector v = (IntVector) jdk.incubator.vector.FloatVector.fromMemorySegment(
+            jdk.incubator.vector.FloatVector.SPECIES_512, sums, (sumsOff + i) * Float.BYTES, ORDER)
+            .convert(VectorOperators.F2I, 0);
+        if (!first) {
+          v = v.add(IntVector.fromMemorySegment(INTS, acc, i * Integer.BYTES, ORDER));
+        }
+        v.intoMemorySegment(acc, i * Integer.BYTES, ORDER);
+      }
+    }
+    for (; i < count; i++) {
+      int v = (int) sums.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, sumsOff + i);
+      acc.setAtIndex(I32, i, first ? v : acc.getAtIndex(I32, i) + v);
+    }
+  }
+
   private static float[] grow(float[][] scratch, int slot, int size) {
     if (scratch[slot].length < size) {
       scratch[slot] = new float[size];

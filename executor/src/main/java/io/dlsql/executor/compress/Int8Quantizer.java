@@ -75,6 +75,28 @@ public final class Int8Quantizer {
     return new ChannelQuantized(codes, scales, rows, columns);
   }
 
+  /**
+   * Quantizes {@code count} floats at {@code src[srcOff]} into their int8 codes held as fp32
+   * numbers at {@code dst[dstOff]} (element offsets): the operands of the fp32-codes lowering,
+   * exactly the values {@link #quantize(float, float)} gives.
+   */
+  public static void quantizeToCodes(
+      MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long count, float inverseScale) {
+    long i = 0;
+    if (Gemm.variant() == Gemm.Variant.VECTOR) {
+      FloatVector inv = FloatVector.broadcast(FLOATS, inverseScale);
+      for (; i + V <= count; i += V) {
+        FloatVector v = FloatVector.fromMemorySegment(FLOATS, src, (srcOff + i) * Float.BYTES, ORDER)
+            .mul(inv).max(-QMAX).min(QMAX).add(ROUNDING_OFFSET);
+        ((IntVector) v.convert(VectorOperators.F2I, 0)).sub(QMAX).convert(VectorOperators.I2F, 0)
+            .reinterpretAsFloats().intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < count; i++) {
+      dst.setAtIndex(F32, dstOff + i, quantize(src.getAtIndex(F32, srcOff + i), inverseScale));
+    }
+  }
+
   /** Quantizes {@code count} floats at {@code src[srcOff]} into bytes at {@code dst[dstOff]} (element offsets). */
   public static void quantize(
       MemorySegment src, long srcOff, MemorySegment dst, long dstOff, long count, float inverseScale) {

@@ -120,10 +120,75 @@ public final class QuantizedNetwork implements InferenceModel {
   private final List<Int8Conv2d> convs = new ArrayList<>();
   private final List<Int8Dense> denses = new ArrayList<>();
 
+  /** Chains of nodes an int8 kernel computes in one pass, by the index of their last node. */
+  private final Map<Integer, int[]> chains;
+
   private QuantizedNetwork(NetworkSpec spec, Int8Model model) {
+    this(spec, model, true);
+  }
+
+  /** With {@code fuse} false every operator runs as its own node (tests compare the two). */
+  QuantizedNetwork(NetworkSpec spec, Int8Model model, boolean fuse) {
     this.spec = spec;
     this.model = model;
-    this.executor = new GraphExecutor(model.foldedSpec(), model.floatWeights(), this::kernel);
+    this.chains = fuse ? fusedChains(model.foldedSpec(), model.layers().keySet()) : Map.of();
+    this.executor = new GraphExecutor(model.foldedSpec(), model.floatWeights(), this::kernel, chains);
+  }
+
+  /**
+   * The epilogues the int8 kernels take over: an int8 convolution followed by a ReLU and/or a max
+   * pooling, an int8 dense layer followed by a ReLU, where each intermediate output has no other
+   * reader and is not the network's output. Each chain is computed by one kernel while the layer's
+   * output is still in cache, instead of one pass over the whole batch per operator.
+   */
+  static Map<Integer, int[]> fusedChains(NetworkSpec f, java.util.Set<String> int8Layers) {
+    List<Node> nodes = f.nodes();
+    int[] readers = new int[nodes.size()];
+    int[] onlyReader = new int[nodes.size()];
+    for (int i = 0; i < nodes.size(); i++) {
+      for (String in : nodes.get(i).inputs()) {
+        int j = f.indexOf(in);
+        if (j >= 0) {
+          readers[j]++;
+          onlyReader[j] = i;
+        }
+      }
+    }
+    int output = f.indexOf(f.outputName());
+    Map<Integer, int[]> chains = new LinkedHashMap<>();
+    List<LayerSpec> layers = f.layerSpecs();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node n = nodes.get(i);
+      if (!int8Layers.contains(n.name()) || !quantizable(n)) {
+        continue;
+      }
+      List<Integer> chain = new ArrayList<>(List.of(i));
+      int last = i;
+      int next = followedBy(last, readers, onlyReader, output, nodes, Op.RELU);
+      if (next >= 0) {
+        chain.add(next);
+        last = next;
+      }
+      if (n.op() == Op.CONV2D) {
+        int pool = followedBy(last, readers, onlyReader, output, nodes, Op.MAXPOOL2D);
+        if (pool >= 0 && layers.get(pool) instanceof LayerSpec.Pool p && p.max()) {
+          chain.add(pool);
+          last = pool;
+        }
+      }
+      if (chain.size() > 1) {
+        chains.put(last, chain.stream().mapToInt(Integer::intValue).toArray());
+      }
+    }
+    return chains;
+  }
+
+  /** The only reader of node {@code i}'s output when it is an {@code op} node and i is not the output; else -1. */
+  private static int followedBy(int i, int[] readers, int[] onlyReader, int output, List<Node> nodes, Op op) {
+    if (i == output || readers[i] != 1 || nodes.get(onlyReader[i]).op() != op) {
+      return -1;
+    }
+    return onlyReader[i];
   }
 
   /**
@@ -178,21 +243,36 @@ public final class QuantizedNetwork implements InferenceModel {
     return n.op() == Op.CONV2D || n.op() == Op.DENSE;
   }
 
-  private GraphExecutor.NodeKernel kernel(int index, Node node, LayerSpec ls, int[][] in, int[] out) {
+  private GraphExecutor.NodeKernel kernel(int index, Node last, LayerSpec lastSpec, int[][] in, int[] out) {
+    int[] chain = chains.getOrDefault(index, new int[] {index});
+    int first = chain[0];
+    Node node = model.foldedSpec().nodes().get(first);
+    LayerSpec ls = model.foldedSpec().layerSpecs().get(first);
     Int8Layer l = model.layers().get(node.name());
     if (l == null) {
       return null;
+    }
+    boolean relu = false;
+    Int8Conv2d.MaxPool pool = null;
+    for (int c = 1; c < chain.length; c++) {
+      if (model.foldedSpec().layerSpecs().get(chain[c]) instanceof LayerSpec.Pool p) {
+        int[] pooled = model.foldedSpec().shapes().get(model.foldedSpec().nodes().get(chain[c]).name());
+        pool = new Int8Conv2d.MaxPool(p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW(),
+            pooled[1], pooled[2]);
+      } else {
+        relu = true;
+      }
     }
     int rows = l.weightScales().length;
     Int8Quantizer.ChannelQuantized q =
         new Int8Quantizer.ChannelQuantized(l.codes(), l.weightScales(), rows, l.codes().length / rows);
     if (ls instanceof LayerSpec.Conv2d c) {
-      Int8Conv2d k = new Int8Conv2d(c.geometry(in[0], LayerSpec.where(index + 1, node.op())), q, l.bias(),
-          l.inputScale());
+      Int8Conv2d k = new Int8Conv2d(c.geometry(in[0], LayerSpec.where(first + 1, node.op())), q, l.bias(),
+          l.inputScale(), new Int8Conv2d.Epilogue(relu, pool));
       convs.add(k);
       return k;
     }
-    Int8Dense k = new Int8Dense(Math.toIntExact(GraphExecutor.numel(in[0])), q, l.bias(), l.inputScale());
+    Int8Dense k = new Int8Dense(Math.toIntExact(GraphExecutor.numel(in[0])), q, l.bias(), l.inputScale(), relu);
     denses.add(k);
     return k;
   }
@@ -221,6 +301,20 @@ public final class QuantizedNetwork implements InferenceModel {
   @Override
   public Tensor forward(Tensor x) {
     return executor.forward(x, null);
+  }
+
+  /** Forward time per node since the last {@link #resetNodeTimes()}, in node order of the folded spec. */
+  public List<NodeTime> nodeTimes() {
+    return executor.nodeTimes();
+  }
+
+  public void resetNodeTimes() {
+    executor.resetNodeTimes();
+  }
+
+  /** Counts {@link #nodeTimes()} in CPU time of the calling thread (benchmarks at one thread) instead of wall time. */
+  public void useThreadCpuClock(boolean cpu) {
+    executor.useThreadCpuClock(cpu);
   }
 
   /** Bytes of the stored model. */

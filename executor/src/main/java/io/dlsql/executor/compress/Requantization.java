@@ -10,9 +10,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The epilogue of an int8 layer: int32 sums to real values, {@code y = acc * multiplier + bias},
- * where the multiplier is {@code inputScale * weightScale} of the output channel. Offsets are in
- * elements.
+ * The epilogue of an int8 layer: integer sums to real values, {@code y = float(acc) * multiplier +
+ * bias} (one fused multiply-add, so every lowering that produces the same integers produces the
+ * same floats), where the multiplier is {@code inputScale * weightScale} of the output channel,
+ * optionally followed by ReLU. The sums arrive as int32 or as fp32 numbers holding exact integers
+ * (the fp32-codes lowering); {@link #toFloat} turns the former into the latter exactly as the
+ * rescale would. Offsets are in elements.
  */
 final class Requantization {
   private Requantization() {}
@@ -24,49 +27,70 @@ final class Requantization {
   private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_512;
   private static final int V = INTS.length();
 
-  /** One multiplier and bias per row: {@code y[r][c] = acc[r][c] * mult[first + r] + bias[first + r]}. */
-  static void perRow(MemorySegment acc, int rows, int cols, float[] mult, float[] bias, int first,
-      MemorySegment y, long yOff) {
-    boolean vector = Gemm.variant() == Gemm.Variant.VECTOR;
+  private static boolean vector() {
+    return Gemm.variant() == Gemm.Variant.VECTOR;
+  }
+
+  /** {@code dst[dstOff + i] = (float) acc[i]} for {@code count} int32 sums. */
+  static void toFloat(MemorySegment acc, long count, MemorySegment dst, long dstOff) {
+    long i = 0;
+    if (vector()) {
+      for (; i + V <= count; i += V) {
+        IntVector.fromMemorySegment(INTS, acc, i * Integer.BYTES, ORDER).convert(VectorOperators.I2F, 0)
+            .reinterpretAsFloats().intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+      }
+    }
+    for (; i < count; i++) {
+      dst.setAtIndex(F32, dstOff + i, (float) acc.getAtIndex(I32, i));
+    }
+  }
+
+  /**
+   * One multiplier and bias per row of fp32 sums: {@code y[r][c] = act(sums[r][c] * mult[first + r]
+   * + bias[first + r])}; y may be the sums themselves (in place).
+   */
+  static void perRow(MemorySegment sums, long sumsOff, int rows, int cols, float[] mult, float[] bias, int first,
+      boolean relu, MemorySegment y, long yOff) {
+    boolean vector = vector();
     for (int r = 0; r < rows; r++) {
       float m = mult[first + r];
       float b = bias[first + r];
-      long a = (long) r * cols;
+      long a = sumsOff + (long) r * cols;
       long o = yOff + (long) r * cols;
       int c = 0;
       if (vector) {
         FloatVector mv = FloatVector.broadcast(FLOATS, m);
         FloatVector bv = FloatVector.broadcast(FLOATS, b);
         for (; c + V <= cols; c += V) {
-          FloatVector f = (FloatVector) IntVector.fromMemorySegment(INTS, acc, (a + c) * Integer.BYTES, ORDER)
-              .convert(VectorOperators.I2F, 0);
-          f.fma(mv, bv).intoMemorySegment(y, (o + c) * Float.BYTES, ORDER);
+          FloatVector f = FloatVector.fromMemorySegment(FLOATS, sums, (a + c) * Float.BYTES, ORDER).fma(mv, bv);
+          (relu ? f.max(0f) : f).intoMemorySegment(y, (o + c) * Float.BYTES, ORDER);
         }
       }
       for (; c < cols; c++) {
-        y.setAtIndex(F32, o + c, Math.fma((float) acc.getAtIndex(I32, a + c), m, b));
+        float v = Math.fma(sums.getAtIndex(F32, a + c), m, b);
+        y.setAtIndex(F32, o + c, relu ? Math.max(v, 0f) : v);
       }
     }
   }
 
-  /** One multiplier and bias per column: {@code y[r][c] = acc[r][c] * mult[c] + bias[c]}. */
-  static void perColumn(MemorySegment acc, int rows, int cols, float[] mult, float[] bias,
-      MemorySegment y, long yOff) {
-    boolean vector = Gemm.variant() == Gemm.Variant.VECTOR;
+  /** One multiplier and bias per column of fp32 sums: {@code y[r][c] = act(sums[r][c] * mult[c] + bias[c])}. */
+  static void perColumn(MemorySegment sums, long sumsOff, int rows, int cols, float[] mult, float[] bias,
+      boolean relu, MemorySegment y, long yOff) {
+    boolean vector = vector();
     for (int r = 0; r < rows; r++) {
-      long a = (long) r * cols;
+      long a = sumsOff + (long) r * cols;
       long o = yOff + (long) r * cols;
       int c = 0;
       if (vector) {
         for (; c + V <= cols; c += V) {
-          FloatVector f = (FloatVector) IntVector.fromMemorySegment(INTS, acc, (a + c) * Integer.BYTES, ORDER)
-              .convert(VectorOperators.I2F, 0);
-          f.fma(FloatVector.fromArray(FLOATS, mult, c), FloatVector.fromArray(FLOATS, bias, c))
-              .intoMemorySegment(y, (o + c) * Float.BYTES, ORDER);
+          FloatVector f = FloatVector.fromMemorySegment(FLOATS, sums, (a + c) * Float.BYTES, ORDER)
+              .fma(FloatVector.fromArray(FLOATS, mult, c), FloatVector.fromArray(FLOATS, bias, c));
+          (relu ? f.max(0f) : f).intoMemorySegment(y, (o + c) * Float.BYTES, ORDER);
         }
       }
       for (; c < cols; c++) {
-        y.setAtIndex(F32, o + c, Math.fma((float) acc.getAtIndex(I32, a + c), mult[c], bias[c]));
+        float v = Math.fma(sums.getAtIndex(F32, a + c), mult[c], bias[c]);
+        y.setAtIndex(F32, o + c, relu ? Math.max(v, 0f) : v);
       }
     }
   }

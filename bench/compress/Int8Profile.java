@@ -1,0 +1,193 @@
+import io.dlsql.catalog.source.IdxDataset;
+import io.dlsql.catalog.source.IdxReader;
+import io.dlsql.executor.arch.Architectures;
+import io.dlsql.executor.compress.Calibration;
+import io.dlsql.executor.compress.Int8Gemm;
+import io.dlsql.executor.compress.NodeTime;
+import io.dlsql.executor.compress.QuantizedNetwork;
+import io.dlsql.executor.graph.Network;
+import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.loss.SoftmaxCrossEntropy;
+import io.dlsql.executor.tensor.Tensor;
+import io.dlsql.executor.train.InMemoryDataset;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Int8 inference against fp32 inference of the same network, per layer, at batch 256: rounds of
+ * fp32 then int8 (back to back, alternating which goes first), each over a few batches of
+ * Fashion-MNIST test images, timed in thread CPU time at one kernel thread (so other processes on
+ * a shared machine do not count) or in wall time with {@code --threads 2}. Prints per round the
+ * images/s of both and their ratio, then the median per-layer milliseconds per batch. The int8
+ * model is calibrated on the first 512 training images; the weights are the network's seeded
+ * initialisation (speed does not depend on training),.
+ * Run: {@code java <flags> -cp <executor cp> bench/compress/Int8Profile.java --model convnet}.
+ */
+public final class Int8Profile {
+  private static final String DATA = "/usr/share/datasets/fashion-mnist/";
+  private static final int CALIBRATION_IMAGES = 512;
+
+  public static void main(String[] args) {
+    Map<String, String> a = parse(args);
+    String model = a.getOrDefault("model", "convnet");
+    int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
+    int batch = Integer.parseInt(a.getOrDefault("batch", "256"));
+    int batches = Integer.parseInt(a.getOrDefault("batches", "4"));
+    int rounds = Integer.parseInt(a.getOrDefault("rounds", "5"));
+    boolean cpu = threads == 1;
+    Parallel.setThreads(threads);
+    ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+
+    IdxDataset train = IdxReader.read(Path.of(DATA + "train-images-idx3-ubyte.gz"),
+        Path.of(DATA + "train-labels-idx1-ubyte.gz"));
+    IdxDataset test = IdxReader.read(Path.of(DATA + "t10k-images-idx3-ubyte.gz"),
+        Path.of(DATA + "t10k-labels-idx1-ubyte.gz"));
+    NetworkSpec spec = switch (model) {
+      case "convnet" -> Architectures.build("convnet", Map.of(), new int[] {1, 28, 28}, 10);
+      case "resnet20" -> Architectures.build("resnet", Map.of("depth", 20), new int[] {1, 28, 28}, 10);
+      default -> throw new IllegalArgumentException("unknown model " + model);
+    };
+    try (Arena arena = Arena.ofShared();
+        Network net = Network.build(spec, 1);
+        Tensor x = Tensor.zeros(batch * batches, 1, 28, 28)) {
+      net.setBatchNormFolding(true);
+      LinkedHashMap<String, float[]> w = net.stateDict();
+      InMemoryDataset calibration = images(arena, train, CALIBRATION_IMAGES);
+      load(test, x);
+      int[] labels = new int[batch * batches];
+      for (int i = 0; i < labels.length; i++) {
+        labels[i] = test.label(i);
+      }
+      try (QuantizedNetwork q = QuantizedNetwork.quantize(spec, w, calibration, Calibration.Options.defaults())) {
+        if (a.containsKey("variant")) {
+          q.setGemmVariant(Int8Gemm.Variant.valueOf(a.get("variant").toUpperCase(Locale.ROOT)));
+        }
+        net.useThreadCpuClock(cpu);
+        q.useThreadCpuClock(cpu);
+        // warm-up: C2 compiles the kernels during the first batches
+        for (int r = 0; r < 3; r++) {
+          run(net, null, x, batch, batches, labels);
+          run(null, q, x, batch, batches, labels);
+        }
+        List<double[]> fp32Layers = new ArrayList<>();
+        List<double[]> int8Layers = new ArrayList<>();
+        double[] fp32Rates = new double[rounds];
+        double[] int8Rates = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          for (int side = 0; side < 2; side++) {
+            boolean fp32First = r % 2 == 0;
+            boolean fp32 = (side == 0) == fp32First;
+            net.resetLayerTimes();
+            q.resetNodeTimes();
+            long t0 = cpu ? bean.getCurrentThreadCpuTime() : System.nanoTime();
+            int correct = fp32 ? run(net, null, x, batch, batches, labels) : run(null, q, x, batch, batches, labels);
+            long dt = (cpu ? bean.getCurrentThreadCpuTime() : System.nanoTime()) - t0;
+            double rate = batch * batches / (dt / 1e9);
+            if (fp32) {
+              fp32Rates[r] = rate;
+              fp32Layers.add(net.layerTimes().stream().mapToDouble(t -> t.forwardNanos() / 1e6 / batches).toArray());
+            } else {
+              int8Rates[r] = rate;
+              int8Layers.add(q.nodeTimes().stream().mapToDouble(t -> t.nanos() / 1e6 / batches).toArray());
+            }
+            System.out.printf(Locale.ROOT, "round %d %s: %.1f images/s (%s), accuracy on these images %.4f%n", r,
+                fp32 ? "fp32" : "int8", rate, cpu ? "thread CPU time, 1 thread" : "wall, " + threads + " threads",
+                (double) correct / (batch * batches));
+          }
+          System.out.printf(Locale.ROOT, "round %d int8/fp32 = %.3f%n", r, int8Rates[r] / fp32Rates[r]);
+        }
+        double[] ratios = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+          ratios[r] = int8Rates[r] / fp32Rates[r];
+        }
+        System.out.printf(Locale.ROOT, "%s batch %d: fp32 %.1f images/s, int8 %.1f images/s, median ratio %.3f%n",
+            model, batch, median(fp32Rates), median(int8Rates), median(ratios));
+        System.out.println("fp32 per layer (median ms per batch):");
+        print(net.layerTimes().stream().map(t -> t.node() + " " + t.op().specName()).toList(), fp32Layers);
+        System.out.println("int8 per node (median ms per batch):");
+        print(q.nodeTimes().stream().map(t -> t.node() + " " + t.op().specName()).toList(), int8Layers);
+      }
+    }
+  }
+
+  private static int run(Network net, QuantizedNetwork q, Tensor x, int batch, int batches, int[] labels) {
+    int correct = 0;
+    for (int b = 0; b < batches; b++) {
+      Tensor view = x.slice(b * batch, batch);
+      Tensor logits = net != null ? net.forward(view, false) : q.forward(view);
+      correct += SoftmaxCrossEntropy.correct(logits, Arrays.copyOfRange(labels, b * batch, (b + 1) * batch), batch);
+    }
+    return correct;
+  }
+
+  private static void print(List<String> names, List<double[]> rounds) {
+    double total = 0;
+    for (int i = 0; i < names.size(); i++) {
+      double[] v = new double[rounds.size()];
+      for (int r = 0; r < v.length; r++) {
+        v[r] = rounds.get(r)[i];
+      }
+      double m = median(v);
+      total += m;
+      System.out.printf(Locale.ROOT, "  %-28s %9.3f%n", names.get(i), m);
+    }
+    System.out.printf(Locale.ROOT, "  %-28s %9.3f%n", "sum", total);
+  }
+
+  private static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
+
+  /** The first {@code n} images, pixels scaled to [0, 1] as the catalog's IDX reader does. */
+  private static InMemoryDataset images(Arena arena, IdxDataset d, int n) {
+    int pixels = d.imageRows() * d.imageCols();
+    MemorySegment values = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * pixels);
+    for (int i = 0; i < n; i++) {
+      byte[] img = d.image(i);
+      for (int p = 0; p < pixels; p++) {
+        values.setAtIndex(ValueLayout.JAVA_FLOAT, (long) i * pixels + p, (img[p] & 0xFF) / 255f);
+      }
+    }
+    return InMemoryDataset.ofFloat32(values, n, new int[] {1, d.imageRows(), d.imageCols()}, null);
+  }
+
+  private static void load(IdxDataset d, Tensor dest) {
+    MemorySegment out = dest.segment();
+    int pixels = d.imageRows() * d.imageCols();
+    for (int k = 0; k < dest.dim(0); k++) {
+      byte[] img = d.image(k);
+      for (int p = 0; p < pixels; p++) {
+        out.setAtIndex(Tensor.F32, (long) k * pixels + p, (img[p] & 0xFF) / 255f);
+      }
+    }
+  }
+
+  private static Map<String, String> parse(String[] args) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument " + args[i]);
+      }
+      String key = args[i].substring(2);
+      if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+        out.put(key, args[++i]);
+      } else {
+        out.put(key, "true");
+      }
+    }
+    return out;
+  }
+}
