@@ -4,8 +4,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Counts the bytes of live off-heap tensors and buffers (now and the peak since the last reset),
- * so training can report the peak memory of an epoch. Views do not count: only the allocation
- * that owns the memory does.
+ * so training can report the peak memory of an epoch and EXPLAIN ANALYZE the measured peak beside
+ * the planner's estimate. Views do not count: only the allocation that owns the memory does.
+ *
+ * <p>What it counts is every owned {@link Tensor} and {@link IndexBuffer}: weights, batchnorm
+ * statistics, parameter gradients (and a convolution's per-thread partial gradients), optimizer
+ * state, the input batches, a network's activations, activation gradients, gradient scratch and
+ * layout-converted copies (all from its pool, free buffers kept for reuse included), the im2col
+ * or Winograd workspace its convolutions share, Winograd's transformed weights, dropout masks and
+ * max-pooling indices. What it does not count: Java heap arrays (GEMM packing buffers and other
+ * per-thread scratch on the heap, packed weight copies), and data outside tensors (Arrow tables,
+ * the arenas training data is loaded into). The counts are process-wide.
  */
 public final class MemoryTracker {
   private static final AtomicLong LIVE = new AtomicLong();
