@@ -38,7 +38,7 @@ import java.util.Arrays;
  */
 final class Int8Conv2d implements GraphExecutor.NodeKernel {
   private static final int MIN_IMAGES_PER_CHUNK = 1;
-  /** Images per block at most: the im2col lowering batches small feature maps into one GEMM. */
+  /** Images per block at most: the fp32 kernels batch small feature maps. */
   private static final int MAX_IMAGES_PER_BLOCK = 32;
 
   /** How the integer products are computed; both give the same integers. */
@@ -131,7 +131,10 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
         MemorySegment.copy(codes, 0, codesSegment, ValueLayout.JAVA_FLOAT, 0, codes.length);
       }
     }
-    this.imagesPerBlock = implicitGemm ? 1 : Math.min(Im2colConv2d.imagesPerGemm(g), MAX_IMAGES_PER_BLOCK);
+    // Small feature maps go to the fp32 kernels several images at a time: im2col puts them side by
+    // side in one GEMM, implicit GEMM stacks them into one tall image; per-image calls would make
+    // thin GEMMs (and, for the stacked layout, re-lay its buffers on every call).
+    this.imagesPerBlock = Math.min(Im2colConv2d.imagesPerGemm(g), MAX_IMAGES_PER_BLOCK);
     if (epilogue.pool() != null && (epilogue.pool().strideH() <= 0 || epilogue.pool().strideW() <= 0)) {
       throw new IllegalStateException("pooling strides must be positive: " + epilogue.pool());
     }
