@@ -13,6 +13,7 @@ import io.dlsql.planner.cost.CostModel;
 import io.dlsql.planner.cost.Direction;
 import io.dlsql.planner.cost.FlopsProvider;
 import io.dlsql.planner.cost.FusionRole;
+import io.dlsql.planner.cost.KernelFingerprint;
 import io.dlsql.planner.cost.MachineProfile;
 import io.dlsql.planner.cost.TimeProvider;
 import io.dlsql.planner.cost.TuningRecords;
@@ -174,5 +175,35 @@ class CostProvidersTest {
     assertEquals(p, MachineProfile.fromTuningRecords(p.toTuningRecords()));
     assertEquals(p.ceilings(2), p.ceilings(16));
     assertEquals(null, MachineProfile.fromTuningRecords(Map.of()));
+  }
+
+  @Test
+  void storedNumbersOfOtherExecutorCodeAreNotUsed() {
+    String fingerprint = KernelFingerprint.current();
+    // Computed from the executor's class files: stable within a process, hex, not per-process.
+    assertEquals(fingerprint, KernelFingerprint.current());
+    assertTrue(fingerprint.matches("[0-9a-f]{12}"), fingerprint);
+    MachineProfile p = MachineProfile.nominal();
+    Map<String, Map<String, String>> stale = p.toTuningRecords("0123456789ab");
+    assertEquals(null, MachineProfile.fromTuningRecords(stale));
+    assertEquals(p, MachineProfile.fromTuningRecords(stale, "0123456789ab"));
+
+    LogicalNode conv = node(0);
+    Implementation im2col = impl(conv, "im2col");
+    String key = TuningRecords.key(conv, im2col, Direction.FORWARD_INFER, 1);
+    assertTrue(key.startsWith(TuningRecords.KEY_PREFIX + fingerprint + ":"), key);
+    String staleKey = key.replace(fingerprint, "0123456789ab");
+    TuningRecords records = TuningRecords.of(Map.of(staleKey, TuningRecords.value(1234.5, 64)));
+    assertEquals(0, records.size());
+    TimeProvider t = new TimeProvider(p, records, new FlopsProvider(), new BytesMovedProvider());
+    assertEquals(t.roofline(conv, im2col, 10, Direction.FORWARD_INFER, false, FusionRole.UNFUSED, 1),
+        t.nanos(conv, im2col, 10, Direction.FORWARD_INFER, false, FusionRole.UNFUSED, 1), 1e-9);
+  }
+
+  @Test
+  void channelBlockIsTheExecutors() {
+    assertEquals(16, TensorLayout.CHANNEL_BLOCK);
+    assertEquals(io.dlsql.executor.tensor.Layout.CHANNEL_BLOCK, TensorLayout.CHANNEL_BLOCK);
+    assertEquals(io.dlsql.executor.kernel.layout.LayoutConversion.CHANNEL_BLOCK, TensorLayout.CHANNEL_BLOCK);
   }
 }

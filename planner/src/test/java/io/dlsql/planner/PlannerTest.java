@@ -12,6 +12,7 @@ import io.dlsql.executor.graph.Node;
 import io.dlsql.executor.graph.Op;
 import io.dlsql.planner.cost.Analyzer;
 import io.dlsql.planner.cost.CostModel;
+import io.dlsql.planner.cost.KernelFingerprint;
 import io.dlsql.planner.cost.MachineProfile;
 import io.dlsql.planner.cost.TuningRecords;
 import io.dlsql.planner.explain.Explain;
@@ -156,7 +157,7 @@ class PlannerTest {
     Map<String, Map<String, String>> records =
         new Analyzer(KernelRegistry.executable()).analyze(tiny, Mode.TRAIN, 2, 1);
     // Two convolutions x (direct, im2col) x (forward, backward) at least.
-    long conv = records.keySet().stream().filter(k -> k.startsWith("kernel:conv2d:")).count();
+    long conv = records.keySet().stream().filter(k -> k.startsWith(TuningRecords.KEY_PREFIX + KernelFingerprint.current() + ":conv2d:")).count();
     assertEquals(8, conv, records.keySet().toString());
     for (Map<String, String> v : records.values()) {
       assertTrue(Double.parseDouble(v.get(TuningRecords.NANOS_PER_SAMPLE)) > 0);

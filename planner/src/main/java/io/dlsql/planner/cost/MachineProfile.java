@@ -8,11 +8,13 @@ import java.util.TreeMap;
 /**
  * The machine's ceilings per thread count: GEMM GFLOP/s (what the executor's GEMM reaches on a
  * large square problem) and memory bandwidth in GB/s (a large copy). Measured once by {@link
- * Calibration} and kept in the catalog's tuning records under keys {@code machine:t<threads>}.
+ * Calibration} and kept in the catalog's tuning records under keys {@code
+ * machine:<fingerprint>:t<threads>}, the fingerprint being {@link KernelFingerprint#current()}: a
+ * profile measured with other executor code is not read back.
  */
 public record MachineProfile(NavigableMap<Integer, Ceilings> byThreads) {
-  /** Tuning record key prefix for machine ceilings. */
-  public static final String KEY_PREFIX = "machine:t";
+  /** Tuning record key prefix for machine ceilings, followed by the kernel fingerprint. */
+  public static final String KEY_PREFIX = "machine:";
   static final String GEMM_GFLOPS = "gemm_gflops";
   static final String BANDWIDTH_GBS = "bandwidth_gbs";
 
@@ -56,22 +58,37 @@ public record MachineProfile(NavigableMap<Integer, Ceilings> byThreads) {
 
   /** The profile as tuning records, one per thread count. */
   public Map<String, Map<String, String>> toTuningRecords() {
+    return toTuningRecords(KernelFingerprint.current());
+  }
+
+  /** The profile as tuning records for the executor code identified by {@code fingerprint}. */
+  public Map<String, Map<String, String>> toTuningRecords(String fingerprint) {
+    String prefix = keyPrefix(fingerprint);
     Map<String, Map<String, String>> out = new LinkedHashMap<>();
-    byThreads.forEach((t, c) -> out.put(KEY_PREFIX + t, Map.of(
+    byThreads.forEach((t, c) -> out.put(prefix + t, Map.of(
         GEMM_GFLOPS, Double.toString(c.gemmGflops()),
         BANDWIDTH_GBS, Double.toString(c.bandwidthGbs()))));
     return out;
   }
 
-  /** The profile stored in {@code records}, or null when none (or no 1-thread entry) is there. */
+  /**
+   * The profile stored in {@code records} for this process's executor code, or null when none (or
+   * no 1-thread entry) is there.
+   */
   public static MachineProfile fromTuningRecords(Map<String, Map<String, String>> records) {
+    return fromTuningRecords(records, KernelFingerprint.current());
+  }
+
+  /** The profile stored in {@code records} for the executor code identified by {@code fingerprint}. */
+  public static MachineProfile fromTuningRecords(Map<String, Map<String, String>> records, String fingerprint) {
+    String prefix = keyPrefix(fingerprint);
     TreeMap<Integer, Ceilings> m = new TreeMap<>();
     for (Map.Entry<String, Map<String, String>> e : records.entrySet()) {
-      if (!e.getKey().startsWith(KEY_PREFIX)) {
+      if (!e.getKey().startsWith(prefix)) {
         continue;
       }
       try {
-        int threads = Integer.parseInt(e.getKey().substring(KEY_PREFIX.length()));
+        int threads = Integer.parseInt(e.getKey().substring(prefix.length()));
         m.put(threads, new Ceilings(Double.parseDouble(e.getValue().get(GEMM_GFLOPS)),
             Double.parseDouble(e.getValue().get(BANDWIDTH_GBS))));
       } catch (RuntimeException bad) {
@@ -79,5 +96,9 @@ public record MachineProfile(NavigableMap<Integer, Ceilings> byThreads) {
       }
     }
     return m.containsKey(1) ? new MachineProfile(m) : null;
+  }
+
+  private static String keyPrefix(String fingerprint) {
+    return KEY_PREFIX + fingerprint + ":t";
   }
 }

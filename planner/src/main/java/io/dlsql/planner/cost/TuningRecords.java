@@ -13,7 +13,8 @@ import java.util.OptionalDouble;
  * Measured kernel times, as the catalog stores them ({@code Catalog.tuningRecords()}): one record
  * per (operator shape, implementation, layout, direction, threads), holding nanoseconds per
  * sample. The key names the shape, not the model, so every model with a layer of that shape
- * reuses the measurement.
+ * reuses the measurement; it also carries {@link KernelFingerprint#current()}, so measurements of
+ * older executor code are not used once the kernels change.
  */
 public final class TuningRecords {
   /** Tuning record key prefix for kernel timings. */
@@ -42,7 +43,7 @@ public final class TuningRecords {
 
   /** The key of one measurement. */
   public static String key(LogicalNode node, Implementation impl, Direction direction, int threads) {
-    return KEY_PREFIX + node.op().specName() + ":" + signature(node) + ":" + impl.key() + ":"
+    return KEY_PREFIX + KernelFingerprint.current() + ":" + node.op().specName() + ":" + signature(node) + ":" + impl.key() + ":"
         + direction.key() + ":t" + threads;
   }
 
@@ -93,8 +94,9 @@ public final class TuningRecords {
     }
   }
 
-  /** How many kernel measurements there are. */
+  /** How many kernel measurements of this process's executor code there are. */
   public int size() {
-    return (int) records.keySet().stream().filter(k -> k.startsWith(KEY_PREFIX)).count();
+    String current = KEY_PREFIX + KernelFingerprint.current() + ":";
+    return (int) records.keySet().stream().filter(k -> k.startsWith(current)).count();
   }
 }
