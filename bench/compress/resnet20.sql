@@ -1,0 +1,32 @@
+-- Compression acceptance runs for ResNet-20 (issue 6), through SQL, on a catalog holding
+-- fashion_train, fashion_test and a trained resnet20 (bench/compress/resnet20-train.sql makes one).
+-- Run with:  ./dlsql --data DIR -f bench/compress/resnet20.sql
+EVALUATE MODEL resnet20 ON (SELECT image, label FROM fashion_test);
+
+COMPRESS MODEL resnet20 INTO resnet20_int8 USING QUANTIZE(int8)
+  CALIBRATE ON (SELECT image FROM fashion_train LIMIT 512);
+EVALUATE MODEL resnet20_int8 ON (SELECT image, label FROM fashion_test);
+COMPRESS MODEL resnet20 INTO resnet20_bf16 USING QUANTIZE(bf16);
+EVALUATE MODEL resnet20_bf16 ON (SELECT image, label FROM fashion_test);
+
+-- The student: a small CNN with about a fifth of ResNet-20's parameters.
+CREATE OR REPLACE MODEL small_cnn (
+  INPUT image TENSOR(1, 28, 28),
+  CONV2D(16, KERNEL 3, PADDING 'same'), RELU, MAXPOOL(2),
+  CONV2D(32, KERNEL 3, PADDING 'same'), RELU, MAXPOOL(2),
+  FLATTEN, DENSE(32), RELU, DENSE(10)
+) OUTPUT label CLASSES 10;
+-- with the teacher (soft targets at temperature 4, weight 0.9) and without it (ALPHA 0): same
+-- epochs, optimizer and seed.
+COMPRESS MODEL resnet20 INTO student_kd USING DISTILL(STUDENT small_cnn, TEMPERATURE 4, ALPHA 0.9)
+  ON (SELECT image, label FROM fashion_train)
+  WITH (epochs = 3, batch_size = 128, optimizer = 'sgd', learning_rate = 0.05, momentum = 0.9, seed = 42);
+EVALUATE MODEL student_kd ON (SELECT image, label FROM fashion_test);
+COMPRESS MODEL resnet20 INTO student_alone USING DISTILL(STUDENT small_cnn, ALPHA 0)
+  ON (SELECT image, label FROM fashion_train)
+  WITH (epochs = 3, batch_size = 128, optimizer = 'sgd', learning_rate = 0.05, momentum = 0.9, seed = 42);
+EVALUATE MODEL student_alone ON (SELECT image, label FROM fashion_test);
+
+SELECT name, kind, parent, parameters, accuracy, size_bytes, latency_ms, throughput, properties
+FROM sys.models WHERE name LIKE 'resnet20%' OR name LIKE 'student%' ORDER BY size_bytes DESC;
+SELECT name, kind, accuracy, size_bytes FROM TABLE(pareto('accuracy', 'size_bytes', lineage => 'resnet20'));
