@@ -545,16 +545,19 @@ public final class ImplicitGemmConv2d {
     c70.intoArray(c, row); c71.intoArray(c, row + V);
   }
 
-  /** The scalar twin of {@link #tile}: the same products, each element's sum in k order. */
+  /**
+   * The scalar twin of {@link #tile}: the same products, each element's sum in k order and in
+   * double, as the reference GEMM sums (so the "Vector API off" run stays the accurate oracle).
+   */
   private static void tileScalar(
       int kc, float[] ap, int aIndex, float[] b, int[] offsets, int bBase, float[] c, int cIndex, int ldc) {
     for (int i = 0; i < MR; i++) {
       for (int j = 0; j < NR; j++) {
-        float sum = 0f;
+        double sum = 0;
         for (int k = 0; k < kc; k++) {
-          sum = Math.fma(ap[aIndex + k * MR + i], b[bBase + offsets[k] + j], sum);
+          sum += (double) ap[aIndex + k * MR + i] * b[bBase + offsets[k] + j];
         }
-        c[cIndex + i * ldc + j] = sum;
+        c[cIndex + i * ldc + j] = (float) sum;
       }
     }
   }
@@ -681,7 +684,7 @@ public final class ImplicitGemmConv2d {
     out[14] = sumLanes(s32, lanes); out[15] = sumLanes(s33, lanes);
   }
 
-  /** One dz row times one xpad run over the group; the scalar twin when {@code vector} is off. */
+  /** One dz row times one xpad run over the group; the scalar twin (in double) when {@code vector} is off. */
   private static float dot(
       int images, int columns, int imageFloats, float[] dz, int dzOff, float[] xpad, int xOff,
       float[] lanes, boolean vector) {
@@ -696,15 +699,16 @@ public final class ImplicitGemmConv2d {
       }
       return sumLanes(s, lanes);
     }
-    float s = 0f;
+    // In double, as the reference GEMM sums.
+    double s = 0;
     for (int img = 0; img < images; img++) {
       int d = dzOff + img * columns;
       int xb = img * imageFloats + xOff;
       for (int j = 0; j < columns; j++) {
-        s = Math.fma(dz[d + j], xpad[xb + j], s);
+        s += (double) dz[d + j] * xpad[xb + j];
       }
     }
-    return s;
+    return (float) s;
   }
 
   /** The lanes of {@code v} added in lane order. */
