@@ -76,9 +76,9 @@ final class GraphExecutor implements AutoCloseable {
   /**
    * With fused chains: {@code fused} maps the index of a chain's last node to the indices of the
    * whole chain in order (a path whose inner outputs have no other reader). The factory is asked
-   * for the last node's kernel with the first node's input shapes; that kernel reads the first
-   * node's inputs and computes the whole chain; the other nodes of the chain get no kernel and no
-   * output buffer.
+   * for the last node's kernel with the shapes of what the chain reads from outside (the first
+   * node's inputs, then the other inputs of later nodes, such as an ADD's residual); that kernel
+   * computes the whole chain; the other nodes of the chain get no kernel and no output buffer.
    */
   GraphExecutor(NetworkSpec spec, Map<String, float[]> weights, KernelFactory factory, Map<Integer, int[]> fused) {
     this.spec = spec;
@@ -103,9 +103,9 @@ final class GraphExecutor implements AutoCloseable {
           continue;
         }
         int[] chain = fused.get(i);
-        Node reads = chain == null ? node : nodes.get(chain[0]);
-        sources[i] = reads.inputs().stream().mapToInt(spec::indexOf).toArray();
-        int[][] in = reads.inputs().stream().map(shapeByName::get).toArray(int[][]::new);
+        List<String> reads = chain == null ? node.inputs() : chainInputs(nodes, chain);
+        sources[i] = reads.stream().mapToInt(spec::indexOf).toArray();
+        int[][] in = reads.stream().map(shapeByName::get).toArray(int[][]::new);
         NodeKernel k = factory == null ? null : factory.create(i, node, layers.get(i), in, shapes[i]);
         if (k == null && chain != null) {
           throw new IllegalStateException("no kernel computes the fused chain ending at " + node.name());
@@ -117,6 +117,23 @@ final class GraphExecutor implements AutoCloseable {
       throw e;
     }
     outputNode = spec.indexOf(spec.outputName());
+  }
+
+  /**
+   * What a fused chain's kernel reads: the first node's inputs, then each later node's inputs
+   * other than its predecessor in the chain (the residual of an ADD), in chain order.
+   */
+  private static List<String> chainInputs(List<Node> nodes, int[] chain) {
+    List<String> out = new ArrayList<>(nodes.get(chain[0]).inputs());
+    for (int c = 1; c < chain.length; c++) {
+      String previous = nodes.get(chain[c - 1]).name();
+      for (String in : nodes.get(chain[c]).inputs()) {
+        if (!in.equals(previous)) {
+          out.add(in);
+        }
+      }
+    }
+    return out;
   }
 
   NetworkSpec spec() {

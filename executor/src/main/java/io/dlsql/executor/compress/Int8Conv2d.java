@@ -56,11 +56,22 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
   record MaxPool(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, int outH, int outW) {}
 
   /**
-   * What the kernel does to the rescaled sums before they leave: ReLU, then max pooling (null for
-   * none). {@link #NONE} writes the rescaled sums as they are.
+   * What the kernel does to the rescaled sums before they leave: add a residual (a second input of
+   * the output's shape, as the ADD of a residual block), ReLU, then max pooling (null for none).
+   * {@link #NONE} writes the rescaled sums as they are.
    */
-  record Epilogue(boolean relu, MaxPool pool) {
-    static final Epilogue NONE = new Epilogue(false, null);
+  record Epilogue(boolean residual, boolean relu, MaxPool pool) {
+    static final Epilogue NONE = new Epilogue(false, false, null);
+
+    Epilogue(boolean relu, MaxPool pool) {
+      this(false, relu, pool);
+    }
+
+    Epilogue {
+      if (residual && pool != null) {
+        throw new IllegalStateException("a residual epilogue does not pool");
+      }
+    }
   }
 
   private final ConvGeometry g;
@@ -179,7 +190,7 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     return p == null ? g.outputSize() : (long) g.outChannels() * p.outH() * p.outW();
   }
 
-  // x: (N, C, H, W) fp32 -> y = pool(relu(rescale(Wq * quantize(x)) + b)): (N, OC, OH', OW')
+  // x: (N, C, H, W) fp32 [, r: (N, OC, OH, OW)] -> y = pool(relu(rescale(Wq * quantize(x)) + b [+ r])): (N, OC, OH', OW')
   @Override
   public void forward(Tensor[] inputs, Tensor output) {
     Tensor x = inputs[0];
@@ -194,6 +205,14 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     }
     MemorySegment xs = x.segment();
     MemorySegment ys = output.segment();
+    MemorySegment rs = null;
+    if (epilogue.residual()) {
+      if (inputs.length != 2 || inputs[1].numel() != output.numel()) {
+        throw new IllegalStateException("a residual epilogue needs a second input of the output's shape");
+      }
+      rs = inputs[1].segment();
+    }
+    MemorySegment residual = rs;
     Lowering lowering = lowering();
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       Workspace ws = workspaces[chunk];
@@ -207,7 +226,7 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
           }
         }
         for (int i = 0; i < count; i++) {
-          finish(ws.sums(), i * g.outputSize(), ws.poolRows(), ys, (first + i) * outputSizePerImage());
+          finish(ws.sums(), i * g.outputSize(), ws.poolRows(), residual, ys, (first + i) * outputSizePerImage());
         }
       }
     });
@@ -249,16 +268,17 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
   }
 
   /** Rescale, bias, ReLU and pooling of one image's sums at {@code sumsOff}, written to y at {@code yOff}. */
-  private void finish(MemorySegment sums, long sumsOff, MemorySegment scratch, MemorySegment y, long yOff) {
+  private void finish(MemorySegment sums, long sumsOff, MemorySegment scratch, MemorySegment residual,
+      MemorySegment y, long yOff) {
     MaxPool p = epilogue.pool();
     if (p == null) {
-      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, epilogue.relu(),
-          y, yOff);
+      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, residual, yOff,
+          epilogue.relu(), y, yOff);
       return;
     }
     if (!poolBeforeRescale) {
-      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, epilogue.relu(),
-          sums, sumsOff);
+      Requantization.perRow(sums, sumsOff, g.outChannels(), g.outPixels(), multipliers, bias, 0, null, 0,
+          epilogue.relu(), sums, sumsOff);
       MaxPooling.forward(sums, sumsOff, g.outChannels(), g.outHeight(), g.outWidth(), p, y, yOff, scratch);
       return;
     }
@@ -267,8 +287,8 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     // fused multiply-add keeps that order, so the maximum of the rescaled values is the rescaled
     // maximum, bit for bit, at a quarter of the rescaling work for 2x2 windows.
     MaxPooling.forward(sums, sumsOff, g.outChannels(), g.outHeight(), g.outWidth(), p, y, yOff, scratch);
-    Requantization.perRow(y, yOff, g.outChannels(), p.outH() * p.outW(), multipliers, bias, 0, epilogue.relu(),
-        y, yOff);
+    Requantization.perRow(y, yOff, g.outChannels(), p.outH() * p.outW(), multipliers, bias, 0, null, 0,
+        epilogue.relu(), y, yOff);
   }
 
   /** Bytes of what the model stores for this layer: int8 weights, one scale and one bias per channel, the input scale. */

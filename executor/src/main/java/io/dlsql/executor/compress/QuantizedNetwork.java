@@ -137,7 +137,8 @@ public final class QuantizedNetwork implements InferenceModel {
 
   /**
    * The epilogues the int8 kernels take over: an int8 convolution followed by a ReLU and/or a max
-   * pooling, an int8 dense layer followed by a ReLU, where each intermediate output has no other
+   * pooling, or by a residual ADD and a ReLU, an int8 dense layer followed by a ReLU, where each
+   * intermediate output has no other
    * reader and is not the network's output. Each chain is computed by one kernel while the layer's
    * output is still in cache, instead of one pass over the whole batch per operator.
    */
@@ -164,12 +165,21 @@ public final class QuantizedNetwork implements InferenceModel {
       }
       List<Integer> chain = new ArrayList<>(List.of(i));
       int last = i;
+      if (n.op() == Op.CONV2D) {
+        // A residual block's second convolution: conv -> ADD(conv, shortcut) [-> ReLU].
+        int add = followedBy(last, readers, onlyReader, output, nodes, Op.ADD);
+        if (add >= 0 && nodes.get(add).inputs().size() == 2
+            && !nodes.get(add).inputs().get(0).equals(nodes.get(add).inputs().get(1))) {
+          chain.add(add);
+          last = add;
+        }
+      }
       int next = followedBy(last, readers, onlyReader, output, nodes, Op.RELU);
       if (next >= 0) {
         chain.add(next);
         last = next;
       }
-      if (n.op() == Op.CONV2D) {
+      if (n.op() == Op.CONV2D && chain.size() == (next >= 0 ? 2 : 1)) {
         int pool = followedBy(last, readers, onlyReader, output, nodes, Op.MAXPOOL2D);
         if (pool >= 0 && layers.get(pool) instanceof LayerSpec.Pool p && p.max()) {
           chain.add(pool);
@@ -253,9 +263,12 @@ public final class QuantizedNetwork implements InferenceModel {
       return null;
     }
     boolean relu = false;
+    boolean residual = false;
     Int8Conv2d.MaxPool pool = null;
     for (int c = 1; c < chain.length; c++) {
-      if (model.foldedSpec().layerSpecs().get(chain[c]) instanceof LayerSpec.Pool p) {
+      if (model.foldedSpec().nodes().get(chain[c]).op() == Op.ADD) {
+        residual = true;
+      } else if (model.foldedSpec().layerSpecs().get(chain[c]) instanceof LayerSpec.Pool p) {
         int[] pooled = model.foldedSpec().shapes().get(model.foldedSpec().nodes().get(chain[c]).name());
         pool = new Int8Conv2d.MaxPool(p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.padH(), p.padW(),
             pooled[1], pooled[2]);
@@ -268,7 +281,7 @@ public final class QuantizedNetwork implements InferenceModel {
         new Int8Quantizer.ChannelQuantized(l.codes(), l.weightScales(), rows, l.codes().length / rows);
     if (ls instanceof LayerSpec.Conv2d c) {
       Int8Conv2d k = new Int8Conv2d(c.geometry(in[0], LayerSpec.where(first + 1, node.op())), q, l.bias(),
-          l.inputScale(), new Int8Conv2d.Epilogue(relu, pool));
+          l.inputScale(), new Int8Conv2d.Epilogue(residual, relu, pool));
       convs.add(k);
       return k;
     }

@@ -47,27 +47,35 @@ final class Requantization {
 
   /**
    * One multiplier and bias per row of fp32 sums: {@code y[r][c] = act(sums[r][c] * mult[first + r]
-   * + bias[first + r])}; y may be the sums themselves (in place).
+   * + bias[first + r] [+ residual[r][c]])}, the residual (may be null) added after the rescale as a
+   * separate ADD would; y may be the sums themselves (in place).
    */
   static void perRow(MemorySegment sums, long sumsOff, int rows, int cols, float[] mult, float[] bias, int first,
-      boolean relu, MemorySegment y, long yOff) {
+      MemorySegment residual, long residualOff, boolean relu, MemorySegment y, long yOff) {
     boolean vector = vector();
     for (int r = 0; r < rows; r++) {
       float m = mult[first + r];
       float b = bias[first + r];
       long a = sumsOff + (long) r * cols;
       long o = yOff + (long) r * cols;
+      long res = residualOff + (long) r * cols;
       int c = 0;
       if (vector) {
         FloatVector mv = FloatVector.broadcast(FLOATS, m);
         FloatVector bv = FloatVector.broadcast(FLOATS, b);
         for (; c + V <= cols; c += V) {
           FloatVector f = FloatVector.fromMemorySegment(FLOATS, sums, (a + c) * Float.BYTES, ORDER).fma(mv, bv);
+          if (residual != null) {
+            f = f.add(FloatVector.fromMemorySegment(FLOATS, residual, (res + c) * Float.BYTES, ORDER));
+          }
           (relu ? f.max(0f) : f).intoMemorySegment(y, (o + c) * Float.BYTES, ORDER);
         }
       }
       for (; c < cols; c++) {
         float v = Math.fma(sums.getAtIndex(F32, a + c), m, b);
+        if (residual != null) {
+          v += residual.getAtIndex(F32, res + c);
+        }
         y.setAtIndex(F32, o + c, relu ? Math.max(v, 0f) : v);
       }
     }
