@@ -34,6 +34,8 @@ class SqlScriptTest {
   private static final String NULL = "NULL";
   /** An expected cell that matches any value. */
   private static final String ANY = "<any>";
+  /** System property: session settings every script starts with (see {@link #applySessionDefaults}). */
+  static final String SETTINGS_PROPERTY = "sql.settings";
 
   @TestFactory
   Stream<DynamicTest> scripts() throws IOException {
@@ -63,11 +65,34 @@ class SqlScriptTest {
     Properties props = new Properties();
     props.setProperty("allowed_dirs", DATA.toString());
     try (Connection connection = DriverManager.getConnection("jdbc:dlsql:" + dataDir, props)) {
+      applySessionDefaults(connection);
       for (SqlScript.Record record : script.records()) {
         runRecord(script.name(), connection, record);
       }
     } finally {
       deleteTree(dataDir);
+    }
+  }
+
+  /**
+   * {@code -Dsql.settings=planner=off,threads=2} reruns every script with these session settings
+   * in force from the start (a script's own SET still overrides them), as DuckDB reruns its suite
+   * under other configurations.
+   */
+  static void applySessionDefaults(Connection connection) throws SQLException {
+    String settings = System.getProperty(SETTINGS_PROPERTY, "");
+    for (String pair : settings.split(",")) {
+      if (pair.isBlank()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      if (eq <= 0 || !pair.substring(0, eq).trim().matches("[A-Za-z_]+")) {
+        throw new IllegalArgumentException("-D" + SETTINGS_PROPERTY + " takes key=value pairs separated by commas: " + pair);
+      }
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("SET " + pair.substring(0, eq).trim() + " = '"
+            + pair.substring(eq + 1).trim().replace("'", "''") + "'");
+      }
     }
   }
 

@@ -36,11 +36,15 @@ import java.util.Map;
  * batch size and thread count, and returns the tuning records to store ({@link
  * TuningRecords#key}: by shape, so every model with the same layer reuses them). Shapes that
  * occur several times are measured once. Each measurement is the median of a few runs after a
- * warm-up run.
+ * warm-up long enough for the JIT to compile the kernel.
  */
 public final class Analyzer {
-  /** Timed runs per measurement (after one warm-up); the median is kept. */
+  /** Timed runs per measurement (after the warm-up); the median is kept. */
   static final int RUNS = 3;
+  /** Warm-up: at least this many runs, then more until this much time was spent (bounded). */
+  static final int MIN_WARMUP_RUNS = 1;
+  static final long WARMUP_NANOS = 400_000_000L;
+  static final int MAX_WARMUP_RUNS = 50;
   /** Seed of the random weights and inputs: the values do not change the time, only NaNs would. */
   static final long SEED = 42;
 
@@ -115,9 +119,20 @@ public final class Analyzer {
       }
       Tensor output = track(Tensor.zeros(batched(batch, node.outputShape())), owned);
       Tensor gradOutput = training ? random(batched(batch, node.outputShape()), owned, inputs.length) : null;
+      // Warm up until the JIT has compiled the kernel: Vector API code runs orders of magnitude
+      // slower before C2 intrinsifies it, and one cold run measured a 16x too slow im2col.
+      long warm = 0;
+      for (int run = 0; run < MIN_WARMUP_RUNS || (warm < WARMUP_NANOS && run < MAX_WARMUP_RUNS); run++) {
+        long start = System.nanoTime();
+        layer.forward(inputs, output, training);
+        if (training) {
+          layer.backward(inputs, output, gradOutput, gradInputs);
+        }
+        warm += System.nanoTime() - start;
+      }
       long[] fwd = new long[RUNS];
       long[] bwd = new long[RUNS];
-      for (int run = -1; run < RUNS; run++) {
+      for (int run = 0; run < RUNS; run++) {
         long start = System.nanoTime();
         layer.forward(inputs, output, training);
         long mid = System.nanoTime();
@@ -125,10 +140,8 @@ public final class Analyzer {
           layer.backward(inputs, output, gradOutput, gradInputs);
         }
         long end = System.nanoTime();
-        if (run >= 0) {
-          fwd[run] = mid - start;
-          bwd[run] = end - mid;
-        }
+        fwd[run] = mid - start;
+        bwd[run] = end - mid;
       }
       return new double[] {median(fwd), median(bwd)};
     } finally {

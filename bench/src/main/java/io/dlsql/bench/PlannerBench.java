@@ -1,0 +1,292 @@
+package io.dlsql.bench;
+
+import io.dlsql.catalog.UserException;
+import io.dlsql.executor.arch.Architectures;
+import io.dlsql.executor.graph.Network;
+import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.kernel.Parallel;
+import io.dlsql.executor.loss.SoftmaxCrossEntropy;
+import io.dlsql.executor.optim.Sgd;
+import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Tensor;
+import io.dlsql.planner.Mode;
+import io.dlsql.planner.PlanBinding;
+import io.dlsql.planner.PlanRequest;
+import io.dlsql.planner.Planner;
+import io.dlsql.planner.PlannerSettings;
+import io.dlsql.planner.cost.Analyzer;
+import io.dlsql.planner.cost.Calibration;
+import io.dlsql.planner.cost.MachineProfile;
+import io.dlsql.planner.cost.TuningRecords;
+import io.dlsql.planner.kernel.KernelRegistry;
+import io.dlsql.planner.physical.PhysicalPlan;
+import io.dlsql.planner.physical.PlanNode;
+import io.dlsql.planner.physical.TensorLayout;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The planner's plan against every uniform forced strategy, end to end: for each model (convnet,
+ * ResNet-20, the MobileNet-style net on Fashion-MNIST shapes 1x28x28) and mode (training at batch
+ * 128, inference at batch 256), the tuning records ANALYZE MODEL would store are measured first,
+ * then the planner's plan and one plan per (conv_algorithm, layout) pair forced with {@code SET}
+ * are bound to networks and timed in rounds, every network once per round in rotating order so
+ * load from other processes hits them alike; images/s is the median over rounds.
+ *
+ * <p>A forced algorithm applies to the convolutions it can compute; the others keep the planner's
+ * cheapest choice among their own candidates (the planner's rule for forced settings), and a
+ * forced layout likewise applies to every operator with a kernel in it. Forced pairs that give the
+ * same plan are timed once. Prints one {@code plan-vs-best <model>-<train|infer> <ratio>} line per
+ * configuration: the plan's images/s over the best uniform strategy's (1.00 when the best uniform
+ * strategy is the plan itself).
+ *
+ * <p>Arguments: {@code [rounds=7] [models=convnet,resnet20,mobilenet] [modes=train,infer]
+ * [analyze_batch=64]} (ANALYZE MODEL's default batch; records are per sample).
+ */
+public final class PlannerBench {
+  private static final int CLASSES = 10;
+  private static final int[] INPUT = {1, 28, 28};
+  private static final int TRAIN_BATCH = 128;
+  private static final int INFER_BATCH = 256;
+  private static final int WARMUP_BATCHES = 2;
+  /** ANALYZE MODEL's default batch size. */
+  private static final int DEFAULT_ANALYZE_BATCH = 64;
+  private static final double LEARNING_RATE = 0.01;
+  private static final double MOMENTUM = 0.9;
+  private static final String PLAN = "plan";
+  /** The plan passes when it reaches this fraction of the best uniform strategy's images/s. */
+  private static final double ACCEPT_RATIO = 0.95;
+
+  private PlannerBench() {}
+
+  public static void main(String[] args) {
+    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
+    List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));
+    List<String> modes = List.of((args.length > 2 ? args[2] : "train,infer").split(","));
+    int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : DEFAULT_ANALYZE_BATCH;
+    System.out.printf(Locale.ROOT, "planner bench: %d threads, %d rounds, load average %s%n",
+        Parallel.get().threads(), rounds, loadAverage());
+    MachineProfile machine = Calibration.measure();
+    List<String> summary = new ArrayList<>();
+    for (String model : models) {
+      for (String mode : modes) {
+        summary.add(run(model, mode.equals("train") ? Mode.TRAIN : Mode.INFER, rounds, analyzeBatch, machine));
+      }
+    }
+    System.out.printf(Locale.ROOT, "%nsummary (load average at the end %s; pass: ratio >= %.2f everywhere, > 1 somewhere)%n",
+        loadAverage(), ACCEPT_RATIO);
+    summary.forEach(System.out::println);
+  }
+
+  static NetworkSpec spec(String model) {
+    return switch (model) {
+      case "convnet" -> Architectures.build("convnet", Map.of(), INPUT, CLASSES);
+      case "resnet20" -> Architectures.build("resnet", Map.of("depth", 20), INPUT, CLASSES);
+      case "mobilenet" -> Architectures.build("mobilenet", Map.of(), INPUT, CLASSES);
+      default -> throw new IllegalArgumentException("model must be convnet, resnet20 or mobilenet: " + model);
+    };
+  }
+
+  /** One strategy: the plans it stands for (forced pairs giving the same plan share it). */
+  private static final class Strategy {
+    final List<String> names = new ArrayList<>();
+    final PhysicalPlan plan;
+    final double[] msPerBatch;
+
+    Strategy(String name, PhysicalPlan plan, int rounds) {
+      names.add(name);
+      this.plan = plan;
+      this.msPerBatch = new double[rounds];
+    }
+
+    String label() {
+      return String.join(" = ", names);
+    }
+
+    boolean uniform() {
+      return names.stream().anyMatch(n -> !n.equals(PLAN));
+    }
+  }
+
+  private static String run(String model, Mode mode, int rounds, int analyzeBatch, MachineProfile machine) {
+    NetworkSpec spec = spec(model);
+    int batch = mode == Mode.TRAIN ? TRAIN_BATCH : INFER_BATCH;
+    String config = model + "-" + (mode == Mode.TRAIN ? "train" : "infer");
+    long analyzeStart = System.nanoTime();
+    TuningRecords tuning = TuningRecords.of(
+        new Analyzer(KernelRegistry.executable()).analyze(spec, mode, analyzeBatch, Parallel.get().threads()));
+    System.out.printf(Locale.ROOT, "%n== %s, batch %d: ANALYZE (batch %d) %d records in %.1f s%n", config, batch, analyzeBatch, tuning.size(),
+        (System.nanoTime() - analyzeStart) / 1e9);
+
+    Planner planner = Planner.forExecutor();
+    Map<String, Strategy> bySignature = new LinkedHashMap<>();
+    add(bySignature, PLAN, planner.plan(spec, request(mode, batch, Map.of()), machine, tuning), rounds);
+    for (String algorithm : planner.registry().convAlgorithms()) {
+      for (TensorLayout layout : planner.registry().layouts()) {
+        Map<String, String> forced = Map.of(PlannerSettings.CONV_ALGORITHM, algorithm,
+            PlannerSettings.LAYOUT, layout.sqlName());
+        try {
+          add(bySignature, algorithm + "/" + layout.sqlName(),
+              planner.plan(spec, request(mode, batch, forced), machine, tuning), rounds);
+        } catch (UserException e) {
+          System.out.println("  " + algorithm + "/" + layout.sqlName() + ": " + e.getMessage());
+        }
+      }
+    }
+    List<Strategy> strategies = new ArrayList<>(bySignature.values());
+    time(spec, mode, batch, strategies, rounds);
+
+    Strategy plan = strategies.get(0);
+    double planRate = imagesPerSecond(plan, batch);
+    Strategy best = null;
+    for (Strategy s : strategies) {
+      if (s.uniform() && (best == null || imagesPerSecond(s, batch) > imagesPerSecond(best, batch))) {
+        best = s;
+      }
+    }
+    System.out.printf(Locale.ROOT, "  %-60s %10s %10s %10s %8s%n", "strategy", "est ms", "median ms", "images/s", "vs plan");
+    for (Strategy s : strategies) {
+      double rate = imagesPerSecond(s, batch);
+      System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
+          median(s.msPerBatch), rate, rate / planRate);
+    }
+    System.out.println("  plan: " + describe(plan.plan));
+    double ratio = best == null ? 1 : planRate / imagesPerSecond(best, batch);
+    return String.format(Locale.ROOT, "plan-vs-best %s %.3f (plan %.0f images/s, best uniform %s %.0f images/s)%s",
+        config, ratio, planRate, best == null ? "-" : best.label(), best == null ? planRate : imagesPerSecond(best, batch),
+        ratio >= ACCEPT_RATIO ? "" : "  BELOW " + ACCEPT_RATIO);
+  }
+
+  private static PlanRequest request(Mode mode, int batch, Map<String, String> settings) {
+    return mode == Mode.TRAIN ? PlanRequest.train(batch, 0, 0, settings) : PlanRequest.infer(batch, settings);
+  }
+
+  private static void add(Map<String, Strategy> bySignature, String name, PhysicalPlan plan, int rounds) {
+    String signature = describe(plan);
+    Strategy same = bySignature.get(signature);
+    if (same != null) {
+      same.names.add(name);
+    } else {
+      bySignature.put(signature, new Strategy(name, plan, rounds));
+    }
+  }
+
+  /** The per-operator choices that the executor runs: implementation and layout, in node order. */
+  private static String describe(PhysicalPlan plan) {
+    StringBuilder b = new StringBuilder();
+    for (PlanNode.Operator op : plan.operators()) {
+      if (op.implementation().executorAlgorithm() != null || op.logical().outputShape().length == 3) {
+        b.append(op.logical().name()).append('=').append(op.implementation().key()).append(' ');
+      }
+    }
+    return b.toString().trim();
+  }
+
+  /** Rounds of one batch per strategy, order rotated each round; ms per batch per round. */
+  private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
+    List<Runner> runners = new ArrayList<>();
+    try {
+      for (Strategy s : strategies) {
+        runners.add(new Runner(spec, mode, batch, s.plan));
+      }
+      for (int w = 0; w < WARMUP_BATCHES; w++) {
+        for (Runner r : runners) {
+          r.prepare(w);
+          r.run();
+        }
+      }
+      for (int round = 0; round < rounds; round++) {
+        for (int k = 0; k < runners.size(); k++) {
+          int i = (k + round) % runners.size();
+          runners.get(i).prepare(WARMUP_BATCHES + round);
+          long start = System.nanoTime();
+          runners.get(i).run();
+          strategies.get(i).msPerBatch[round] = (System.nanoTime() - start) / 1e6;
+        }
+      }
+    } finally {
+      runners.forEach(Runner::close);
+    }
+  }
+
+  private static double imagesPerSecond(Strategy s, int batch) {
+    return batch / (median(s.msPerBatch) / 1e3);
+  }
+
+  private static double median(double[] values) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
+  /** A network bound to one plan with a batch of synthetic data: a training step or a forward pass per call. */
+  private static final class Runner implements AutoCloseable {
+    final Network net;
+    final Mode mode;
+    final Sgd sgd = new Sgd(MOMENTUM, false, 0);
+    final Tensor x;
+    final Tensor grad;
+    final int[] labels;
+    final SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(0);
+
+    Runner(NetworkSpec spec, Mode mode, int batch, PhysicalPlan plan) {
+      this.mode = mode;
+      net = Network.build(spec, 1);
+      List<String> left = PlanBinding.apply(plan, net);
+      if (!left.isEmpty()) {
+        throw new IllegalStateException("plan choices the executor did not apply: " + left);
+      }
+      int[] in = spec.inputShape();
+      x = Tensor.zeros(batch, in[0], in[1], in[2]);
+      grad = Tensor.zeros(batch, CLASSES);
+      labels = new int[batch];
+    }
+
+    /** Fresh synthetic images and labels for step {@code s}, outside the timed region. */
+    void prepare(int s) {
+      Rng rng = Rng.derive(s, 7);
+      for (long i = 0; i < x.numel(); i++) {
+        x.setFlat(i, (float) rng.nextGaussian());
+      }
+      for (int i = 0; i < labels.length; i++) {
+        labels[i] = rng.nextInt(CLASSES);
+      }
+      net.setStepSeed(s);
+    }
+
+    /** One training step or one forward pass over the prepared batch. */
+    void run() {
+      if (mode == Mode.INFER) {
+        net.forward(x, false);
+        return;
+      }
+      loss.forward(net.forward(x, true), labels, labels.length, grad);
+      net.backward(grad);
+      sgd.step(net.parameters(), LEARNING_RATE);
+    }
+
+    @Override
+    public void close() {
+      net.close();
+      sgd.close();
+      x.close();
+      grad.close();
+    }
+  }
+}
