@@ -61,7 +61,7 @@ public final class Int8Profile {
     try (Arena arena = Arena.ofShared();
         Network net = Network.build(spec, 1);
         Tensor x = Tensor.zeros(batch * batches, 1, 28, 28)) {
-      net.setBatchNormFolding(true);
+      net.setBatchNormFolding(!a.containsKey("no-fold"));
       LinkedHashMap<String, float[]> w = net.stateDict();
       InMemoryDataset calibration = images(arena, train, CALIBRATION_IMAGES);
       load(test, x);
@@ -115,8 +115,15 @@ public final class Int8Profile {
             model, batch, median(fp32Rates), median(int8Rates), median(ratios));
         System.out.println("fp32 per layer (median ms per batch):");
         print(net.layerTimes().stream().map(t -> t.node() + " " + t.op().specName()).toList(), fp32Layers);
-        System.out.println("int8 per node (median ms per batch):");
-        print(q.nodeTimes().stream().map(t -> t.node() + " " + t.op().specName()).toList(), int8Layers);
+        System.out.println("int8 per node (median ms per batch; a fused chain's time at its last node):");
+        Map<String, String> chainOf = new LinkedHashMap<>();
+        for (List<String> chain : q.fusedChains()) {
+          for (String node : chain) {
+            chainOf.put(node, String.join("+", chain));
+          }
+        }
+        print(q.nodeTimes().stream().map(t -> chainOf.getOrDefault(t.node(), t.node() + " " + t.op().specName()))
+            .toList(), int8Layers);
       }
     }
   }
@@ -140,9 +147,12 @@ public final class Int8Profile {
       }
       double m = median(v);
       total += m;
-      System.out.printf(Locale.ROOT, "  %-28s %9.3f%n", names.get(i), m);
+      if (m == 0 && names.get(i).contains("+")) {
+        continue;
+      }
+      System.out.printf(Locale.ROOT, "  %-40s %9.3f%n", names.get(i), m);
     }
-    System.out.printf(Locale.ROOT, "  %-28s %9.3f%n", "sum", total);
+    System.out.printf(Locale.ROOT, "  %-40s %9.3f%n", "sum", total);
   }
 
   private static double median(double[] v) {

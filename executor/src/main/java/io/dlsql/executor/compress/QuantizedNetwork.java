@@ -316,6 +316,18 @@ public final class QuantizedNetwork implements InferenceModel {
     return executor.forward(x, null);
   }
 
+  /**
+   * The chains of nodes each computed by one int8 kernel (convolution with its ReLU, pooling or
+   * residual ADD; dense with its ReLU), as node names in order; {@link #nodeTimes()} counts a
+   * chain's time at its last node.
+   */
+  public List<List<String>> fusedChains() {
+    List<Node> nodes = model.foldedSpec().nodes();
+    return chains.values().stream()
+        .map(c -> java.util.Arrays.stream(c).mapToObj(i -> nodes.get(i).name()).toList())
+        .toList();
+  }
+
   /** Forward time per node since the last {@link #resetNodeTimes()}, in node order of the folded spec. */
   public List<NodeTime> nodeTimes() {
     return executor.nodeTimes();
