@@ -31,7 +31,9 @@ import java.util.Map;
  * a shared machine do not count) or in wall time with {@code --threads 2}. Prints per round the
  * images/s of both and their ratio, then the median per-layer milliseconds per batch. The int8
  * model is calibrated on the first 512 training images; the weights are the network's seeded
- * initialisation (speed does not depend on training),.
+ * initialisation, or with {@code --data DIR} the trained convnet bench/compress/convnet.sql
+ * stored there. Per-layer clocks cost time of their own (the thread CPU clock about 13 ms per
+ * batch over fp32's 11 layers): take the overall ratio from a run with {@code --wall-layers}.
  * Run: {@code java <flags> -cp <executor cp> bench/compress/Int8Profile.java --model convnet}.
  */
 public final class Int8Profile {
@@ -53,7 +55,16 @@ public final class Int8Profile {
         Path.of(DATA + "train-labels-idx1-ubyte.gz"));
     IdxDataset test = IdxReader.read(Path.of(DATA + "t10k-images-idx3-ubyte.gz"),
         Path.of(DATA + "t10k-labels-idx1-ubyte.gz"));
-    NetworkSpec spec = switch (model) {
+    LinkedHashMap<String, float[]> stored = null;
+    if (a.containsKey("data")) {
+      // The trained convnet of bench/compress/convnet.sql, with its SQL layer names.
+      try (io.dlsql.catalog.Catalog catalog = io.dlsql.catalog.Catalog.open(Path.of(a.get("data")))) {
+        stored = new LinkedHashMap<>();
+        LinkedHashMap<String, float[]> into = stored;
+        catalog.loadWeights(model).arrays().forEach((k, v) -> into.put(k, v.floats()));
+      }
+    }
+    NetworkSpec spec = stored != null ? sqlConvnet() : switch (model) {
       case "convnet" -> Architectures.build("convnet", Map.of(), new int[] {1, 28, 28}, 10);
       case "resnet20" -> Architectures.build("resnet", Map.of("depth", 20), new int[] {1, 28, 28}, 10);
       default -> throw new IllegalArgumentException("unknown model " + model);
@@ -62,6 +73,9 @@ public final class Int8Profile {
         Network net = Network.build(spec, 1);
         Tensor x = Tensor.zeros(batch * batches, 1, 28, 28)) {
       net.setBatchNormFolding(!a.containsKey("no-fold"));
+      if (stored != null) {
+        net.loadStateDict(stored);
+      }
       LinkedHashMap<String, float[]> w = net.stateDict();
       InMemoryDataset calibration = images(arena, train, CALIBRATION_IMAGES);
       load(test, x);
@@ -73,8 +87,11 @@ public final class Int8Profile {
         if (a.containsKey("variant")) {
           q.setGemmVariant(Int8Gemm.Variant.valueOf(a.get("variant").toUpperCase(Locale.ROOT)));
         }
-        net.useThreadCpuClock(cpu);
-        q.useThreadCpuClock(cpu);
+        // Per-layer clocks: thread CPU time at one thread, unless --wall-layers (the overall rate
+        // is timed in CPU time either way; reading the CPU clock per layer costs time of its own).
+        boolean cpuLayers = cpu && !a.containsKey("wall-layers");
+        net.useThreadCpuClock(cpuLayers);
+        q.useThreadCpuClock(cpuLayers);
         // warm-up: C2 compiles the kernels during the first batches
         for (int r = 0; r < 3; r++) {
           run(net, null, x, batch, batches, labels);
@@ -126,6 +143,23 @@ public final class Int8Profile {
             .toList(), int8Layers);
       }
     }
+  }
+
+  /** The convnet as bench/compress/convnet.sql defines it (same builder, so the same node names). */
+  private static NetworkSpec sqlConvnet() {
+    return new io.dlsql.executor.graph.NetworkSpecBuilder().input("image", new int[] {1, 28, 28})
+        .layer("CONV2D", List.of(32), Map.of("KERNEL", 5, "PADDING", "same"), null)
+        .layer("RELU", List.of(), Map.of(), null)
+        .layer("MAXPOOL", List.of(2), Map.of(), null)
+        .layer("CONV2D", List.of(64), Map.of("KERNEL", 5, "PADDING", "same"), null)
+        .layer("RELU", List.of(), Map.of(), null)
+        .layer("MAXPOOL", List.of(2), Map.of(), null)
+        .layer("FLATTEN", List.of(), Map.of(), null)
+        .layer("DENSE", List.of(1024), Map.of(), null)
+        .layer("RELU", List.of(), Map.of(), null)
+        .layer("DROPOUT", List.of(0.4), Map.of(), null)
+        .layer("DENSE", List.of(10), Map.of(), null)
+        .build(10);
   }
 
   private static int run(Network net, QuantizedNetwork q, Tensor x, int batch, int batches, int[] labels) {

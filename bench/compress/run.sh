@@ -2,7 +2,8 @@
 # Runs one of the compression benchmarks in bench/compress against the executor built from this
 # working tree (the catalog's classes included):
 #   bench/compress/run.sh Int8Profile [--model convnet|resnet20] [--threads 1] [--rounds 5]
-#       [--batches 4] [--variant fp32_exact|int32|reference]   per-layer int8 against fp32
+#       [--batches 4] [--variant fp32_exact|int32|reference] [--data DIR] [--wall-layers]
+#       per-layer int8 against fp32 (--wall-layers for the overall ratio)
 #   bench/compress/run.sh CompressBench [--data DIR] [--rounds 5]  the convnet variants of
 #       bench/compress/convnet.sql against their fp32 parent
 # PROFILE_JAVA_OPTS adds JVM options (e.g. a flight recording).
