@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dlsql.catalog.UserException;
+import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
 import io.dlsql.executor.arch.Architectures;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.graph.Node;
@@ -98,7 +99,9 @@ class PlannerTest {
     for (PlanNode.Operator op : p.operators()) {
       assertEquals(TensorLayout.NCHW, op.layout());
       if (op.logical().geometry() != null) {
-        assertEquals("im2col", op.implementation().name());
+        // The executor's own default: implicit GEMM where it applies (stride 1), im2col elsewhere.
+        String expected = ImplicitGemmConv2d.supports(op.logical().geometry()) ? "implicit_gemm" : "im2col";
+        assertEquals(expected, op.implementation().name(), op.logical().name());
       }
     }
   }
@@ -156,9 +159,9 @@ class PlannerTest {
     NetworkSpec tiny = Architectures.build("lenet5", Map.of(), new int[] {1, 12, 12}, 10);
     Map<String, Map<String, String>> records =
         new Analyzer(KernelRegistry.executable()).analyze(tiny, Mode.TRAIN, 2, 1);
-    // Two convolutions x (direct, im2col) x (forward, backward) at least.
+    // Two stride-1 convolutions x (direct, im2col, implicit GEMM) x (forward, backward).
     long conv = records.keySet().stream().filter(k -> k.startsWith(TuningRecords.KEY_PREFIX + KernelFingerprint.current() + ":conv2d:")).count();
-    assertEquals(8, conv, records.keySet().toString());
+    assertEquals(12, conv, records.keySet().toString());
     for (Map<String, String> v : records.values()) {
       assertTrue(Double.parseDouble(v.get(TuningRecords.NANOS_PER_SAMPLE)) > 0);
     }

@@ -2,6 +2,7 @@ package io.dlsql.planner.kernel;
 
 import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
+import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
 import io.dlsql.executor.kernel.conv.SpatialPackConv2d;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.tensor.Layout;
@@ -28,6 +29,14 @@ public final class KernelRegistry {
   static final double DIRECT_EFFICIENCY = 0.06;
   /** im2col + GEMM reaches most of the GEMM ceiling; the im2col copy is counted as traffic. */
   static final double IM2COL_EFFICIENCY = 0.8;
+  /**
+   * Implicit GEMM (stride-1, one group, NCHW): the GEMM micro-kernel reads im2col rows straight
+   * from a zero-padded copy of the image, so the column matrix is never written. Measured on one
+   * thread (CPU time, bench/README.md's per-layer table) at 72-90 GFLOP/s forward and 60-75 for
+   * the weight gradient where im2col reaches 43-57, so without tuning records it ranks above
+   * im2col wherever it applies.
+   */
+  static final double IMPLICIT_GEMM_EFFICIENCY = 0.9;
   /** Per-channel loops without a GEMM: scalar, but threaded. */
   static final double DEPTHWISE_EFFICIENCY = 0.08;
   /**
@@ -73,6 +82,12 @@ public final class KernelRegistry {
           new CostInputs(IM2COL_EFFICIENCY, 1, true, true, true,
               KernelRegistry::im2colFloats, n -> 2 * im2colFloats(n))));
     }
+    // Its scratch (the padded image, grid tiles) lives in per-thread heap arrays, not in tensors,
+    // so it adds traffic (the padded copy per pass) but no workspace to the tensor peak.
+    all.add(conv("implicit_gemm", TensorLayout.NCHW, KernelRegistry::implicitGemmApplies,
+        "IMPLICIT_GEMM",
+        new CostInputs(IMPLICIT_GEMM_EFFICIENCY, 1, true, true, true, CostInputs.NONE,
+            KernelRegistry::paddedImageFloats)));
     all.add(conv("direct", TensorLayout.NCHW, node -> true, "DIRECT",
         new CostInputs(DIRECT_EFFICIENCY, 1, false, false, false, CostInputs.NONE, CostInputs.NONE)));
     all.add(conv("depthwise", TensorLayout.NCHW, KernelRegistry::depthwise, "DEPTHWISE",
@@ -153,6 +168,20 @@ public final class KernelRegistry {
     return g.groups() == g.inChannels() && g.groups() > 1;
   }
 
+  private static boolean implicitGemmApplies(LogicalNode node) {
+    return ImplicitGemmConv2d.supports(node.geometry());
+  }
+
+  /**
+   * One zero-bordered copy of an image at stride 1: C * (OH + reach) * (OW + reach) floats, the
+   * padded image every output pixel's receptive field lies in.
+   */
+  static long paddedImageFloats(LogicalNode node) {
+    ConvGeometry g = node.geometry();
+    return (long) g.inChannels() * (g.outHeight() + (g.kernelH() - 1) * g.dilationH())
+        * (g.outWidth() + (g.kernelW() - 1) * g.dilationW());
+  }
+
   private static boolean winogradApplies(LogicalNode node) {
     ConvGeometry g = node.geometry();
     return g.kernelH() == 3 && g.kernelW() == 3 && g.strideH() == 1 && g.strideW() == 1
@@ -214,8 +243,9 @@ public final class KernelRegistry {
   }
 
   /**
-   * What the executor does without a planner: im2col in NCHW, the depthwise kernel for depthwise
-   * convolutions when it exists, and each other operator's NCHW kernel.
+   * What the executor does without a planner: in NCHW, the depthwise kernel for depthwise
+   * convolutions, implicit GEMM where it applies, im2col elsewhere, and each other operator's
+   * NCHW kernel.
    */
   public Implementation executorDefault(LogicalNode node) {
     List<Implementation> nchw = candidates(node).stream()
@@ -225,7 +255,7 @@ public final class KernelRegistry {
       throw new IllegalStateException("no NCHW implementation of " + node.op() + " for " + node.name());
     }
     if (node.op() == Op.CONV2D) {
-      for (String preferred : List.of("depthwise", "im2col")) {
+      for (String preferred : List.of("depthwise", "implicit_gemm", "im2col")) {
         for (Implementation i : nchw) {
           if (i.name().equals(preferred)) {
             return i;
