@@ -1,5 +1,6 @@
 package io.dlsql.sqltests;
 
+import io.dlsql.executor.kernel.Gemm;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -53,6 +54,12 @@ final class JvmProcess implements AutoCloseable {
   static JvmProcess startEngine(String mainClass, List<String> args) throws IOException {
     List<String> flags = new ArrayList<>(engineFlags());
     flags.addAll(CHILD_RESOURCE_FLAGS);
+    // The child computes with the same kernel variant as this JVM (the suite also runs with the
+    // Vector API switched off), so results a test compares across the two agree bit for bit.
+    String variant = System.getProperty(Gemm.VARIANT_PROPERTY);
+    if (variant != null) {
+      flags.add("-D" + Gemm.VARIANT_PROPERTY + "=" + variant);
+    }
     return start(flags, testClassPath(), mainClass, args);
   }
 
