@@ -83,11 +83,13 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
   private final float inverseInputScale;
   /** Whether every multiplier is non-negative (always, for scales from calibration), so pooling commutes with the rescale. */
   private final boolean poolBeforeRescale;
-  /** The fp32 lowering's algorithm: implicit GEMM (stride 1) or im2col + GEMM; null when it does not apply. */
-  private final boolean implicitGemm;
+  /** Whether the fp32-codes lowering can compute this geometry exactly (K <= EXACT_K, one group). */
   private final boolean fp32CodesApplies;
-  /** Weight codes as fp32: packed for the implicit GEMM, or (OC, K) row-major for im2col. */
+  /** The fp32-codes lowering's algorithm: implicit GEMM (stride 1) or else im2col + GEMM. */
+  private final boolean implicitGemm;
+  /** Weight codes as fp32, packed for the implicit GEMM (null otherwise). */
   private final float[] packedCodes;
+  /** Weight codes as fp32, (OC, K) row-major for im2col + GEMM (null otherwise). */
   private final MemorySegment codesSegment;
   private final int imagesPerBlock;
   private Int8Gemm.Variant variant = Int8Gemm.defaultVariant();
