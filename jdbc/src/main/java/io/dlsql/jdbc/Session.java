@@ -39,6 +39,7 @@ import org.apache.calcite.sql.SqlNode;
 import org.apache.calcite.sql.SqlSetOption;
 import org.apache.calcite.sql.dialect.CalciteSqlDialect;
 import org.apache.calcite.sql.parser.SqlParseException;
+import org.apache.calcite.sql.parser.SqlParserPos;
 
 /**
  * One connection's statement dispatcher: parses each statement with dlsql's grammar, runs dlsql
@@ -116,14 +117,16 @@ final class Session {
   }
 
   static SqlNode parse(String sql) throws SQLException {
+    // Leading blank lines stay, so that error positions are those of the text the user sent.
     String text = stripTerminator(sql);
+    text = sql.substring(0, sql.indexOf(text) + text.length());
     if (text.isBlank()) {
       throw new SQLException("empty statement", SQLSTATE_SYNTAX_ERROR);
     }
     try {
       return DlsqlParser.parse(text);
     } catch (SqlParseException e) {
-      throw new SQLException(syntaxMessage(e), SQLSTATE_SYNTAX_ERROR, e);
+      throw new SQLException(syntaxMessage(e, text), SQLSTATE_SYNTAX_ERROR, e);
     }
   }
 
@@ -137,7 +140,7 @@ final class Session {
   }
 
   /** Calcite's message with the list of expected tokens trimmed: the position is what helps. */
-  static String syntaxMessage(SqlParseException e) {
+  static String syntaxMessage(SqlParseException e, String sql) {
     String message = e.getMessage() == null ? "syntax error" : e.getMessage();
     int expecting = message.indexOf("Was expecting");
     String head = (expecting > 0 ? message.substring(0, expecting) : message).strip();
@@ -147,7 +150,48 @@ final class Session {
     }
     String at = "line " + pos.getLineNum() + ", column " + pos.getColumnNum();
     head = head.replace(" at " + at + ".", "").replace(" at " + at, "");
+    String word = leadingWord(sql, pos);
+    if (word != null && head.startsWith(NON_QUERY)) {
+      // Calcite reads an unknown first word as an expression and complains about the
+      // expression's context; what the user typed wrong is the statement keyword.
+      return "Syntax error at " + at + ": '" + word + "' does not start a statement; a statement"
+          + " starts with " + STATEMENT_KEYWORDS;
+    }
     return "Syntax error at " + at + ": " + head.replaceAll("\\s+", " ");
+  }
+
+  /** Calcite's message for an expression where a statement was expected. */
+  private static final String NON_QUERY = "Non-query expression encountered in illegal context";
+
+  /** The words a statement can start with, for the message about an unknown first word. */
+  private static final String STATEMENT_KEYWORDS = "SELECT, VALUES, WITH, INSERT, CREATE, DROP,"
+      + " SHOW, DESCRIBE, SET, EXPLAIN, TRAIN, PREDICT, EVALUATE, COMPRESS or ANALYZE";
+
+  /**
+   * The word at {@code pos} when it is the first word of the statement (a bare identifier that
+   * Calcite took for an expression), else null.
+   */
+  private static String leadingWord(String sql, SqlParserPos pos) {
+    int i = 0;
+    int line = 1;
+    int column = 1;
+    while (i < sql.length() && Character.isWhitespace(sql.charAt(i))) {
+      if (sql.charAt(i) == '\n') {
+        line++;
+        column = 1;
+      } else {
+        column++;
+      }
+      i++;
+    }
+    if (line != pos.getLineNum() || column != pos.getColumnNum()) {
+      return null;
+    }
+    int end = i;
+    while (end < sql.length() && (Character.isLetterOrDigit(sql.charAt(end)) || sql.charAt(end) == '_')) {
+      end++;
+    }
+    return end > i && Character.isLetter(sql.charAt(i)) ? sql.substring(i, end) : null;
   }
 
   private Outcome dispatch(SqlNode node, String sql, Execution execution) throws SQLException {

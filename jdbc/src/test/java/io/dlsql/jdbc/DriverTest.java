@@ -104,6 +104,18 @@ class DriverTest {
   }
 
   @Test
+  void misspelledStatementKeywordIsNamed() throws SQLException {
+    try (Connection c = connect(); Statement s = c.createStatement()) {
+      SQLException e = assertThrows(SQLException.class, () -> s.execute("\n  SELEC 1"));
+      assertTrue(e.getMessage().startsWith("Syntax error at line 2, column 3: 'SELEC' does not start"
+          + " a statement; a statement starts with SELECT,"), e.getMessage());
+      // An expression where a query belongs, later in a statement, keeps Calcite's message.
+      e = assertThrows(SQLException.class, () -> s.execute("TRAIN MODEL m ON (1 + 2)"));
+      assertTrue(e.getMessage().contains("Non-query expression"), e.getMessage());
+    }
+  }
+
+  @Test
   void preparedQueriesRunInCalcite() throws SQLException {
     try (Connection c = connect(); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE t (id INTEGER)");
