@@ -120,8 +120,9 @@ public final class PlannerBench {
     int batch = mode == Mode.TRAIN ? TRAIN_BATCH : INFER_BATCH;
     String config = model + "-" + (mode == Mode.TRAIN ? "train" : "infer");
     long analyzeStart = System.nanoTime();
-    TuningRecords tuning = TuningRecords.of(
-        new Analyzer(KernelRegistry.executable()).analyze(spec, mode, analyzeBatch, Parallel.get().threads()));
+    Analyzer.Analysis analysis = new Analyzer(KernelRegistry.executable(), machine)
+        .analyze(spec, mode, Analyzer.Settings.defaults(Parallel.get().threads()).withBatch(analyzeBatch));
+    TuningRecords tuning = TuningRecords.of(analysis.records());
     System.out.printf(Locale.ROOT, "%n== %s, batch %d: ANALYZE (batch %d) %d records in %.1f s%n", config, batch, analyzeBatch, tuning.size(),
         (System.nanoTime() - analyzeStart) / 1e9);
 

@@ -42,7 +42,6 @@ import org.apache.calcite.sql.type.SqlTypeName;
  */
 final class Planning {
   private static final String INDENT = "  ";
-  private static final int ANALYZE_DEFAULT_BATCH = 64;
   private static final double NANOS_PER_MILLI = 1e6;
   /** Adam keeps two moments per parameter. */
   private static final int ADAM_SLOTS = 2;
@@ -228,35 +227,65 @@ final class Planning {
     return rows.build();
   }
 
-  /** Times every candidate kernel for each layer shape of the model and stores the records. */
+  /**
+   * Times every candidate kernel (algorithm x layout) for each layer shape of the model, and the
+   * layout conversions between them, and stores the records. Options: {@code batch_size}, {@code
+   * threads}, {@code runs} (timed runs per measurement, the median is kept) and {@code skip_factor}
+   * (candidates the roofline puts more than this many times behind the best are not timed; one row
+   * each says so).
+   */
   ResultRows analyze(SqlAnalyzeModel analyze, Execution execution) throws SQLException {
     ModelInfo info = models.model(ModelStatements.modelName(analyze.model()));
     Map<String, Object> options = new LinkedHashMap<>(analyze.options());
-    int batch = positiveInt(options.remove("batch_size"), ANALYZE_DEFAULT_BATCH, "batch_size");
-    int threads = positiveInt(options.remove("threads"), io.dlsql.executor.kernel.Parallel.get().threads(), "threads");
+    int batch = positiveInt(options.remove("batch_size"), Analyzer.Settings.DEFAULT_BATCH, "batch_size");
+    int threads = positiveInt(options.remove("threads"), Parallel.get().threads(), "threads");
+    int runs = positiveInt(options.remove("runs"), Analyzer.Settings.DEFAULT_RUNS, "runs");
+    double skipFactor = factor(options.remove("skip_factor"), Analyzer.Settings.DEFAULT_SKIP_FACTOR);
     if (!options.isEmpty()) {
-      throw new UserException("unknown ANALYZE MODEL option " + options.keySet() + "; known options: batch_size, threads");
+      throw new UserException("unknown ANALYZE MODEL option " + options.keySet()
+          + "; known options: batch_size, threads, runs, skip_factor");
     }
     NetworkSpec spec = ModelStatements.spec(info);
-    Analyzer analyzer = new Analyzer(KernelRegistry.executable());
+    Analyzer analyzer = new Analyzer(KernelRegistry.executable(), Calibration.loadOrMeasure(session.catalog()));
+    Analyzer.Settings settings = new Analyzer.Settings(batch, threads, runs, skipFactor);
     Map<String, Map<String, String>> records = new LinkedHashMap<>();
+    List<Analyzer.Skipped> skipped = new java.util.ArrayList<>();
     for (Mode mode : Mode.values()) {
       execution.report(new Execution.Progress("analyzing " + mode.name().toLowerCase(java.util.Locale.ROOT),
           info.name(), 0, 0, 0, 0, Double.NaN, 0, Double.NaN));
-      records.putAll(analyzer.analyze(spec, mode, batch, threads));
+      Analyzer.Analysis analysis = analyzer.analyze(spec, mode, settings);
+      records.putAll(analysis.records());
+      skipped.addAll(analysis.skipped());
       execution.checkCancelled();
     }
     session.catalog().putTuningRecords(records);
     ResultRows.Builder rows = ResultRows.builder()
         .column("kernel", SqlTypeName.VARCHAR)
         .column("ms_per_batch", SqlTypeName.DOUBLE)
-        .column("batch", SqlTypeName.INTEGER);
+        .column("batch", SqlTypeName.INTEGER)
+        .column("note", SqlTypeName.VARCHAR);
     records.forEach((key, value) -> {
       double nanos = Double.parseDouble(value.getOrDefault(TuningRecords.NANOS_PER_SAMPLE, "NaN"));
       int b = Integer.parseInt(value.getOrDefault(TuningRecords.BATCH, Integer.toString(batch)));
-      rows.row(key, nanos * b / NANOS_PER_MILLI, b);
+      rows.row(key, nanos * b / NANOS_PER_MILLI, b, null);
     });
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (Analyzer.Skipped s : skipped) {
+      if (seen.add(s.node() + " " + s.implementation())) {
+        rows.row(s.node() + " " + s.implementation(), null, null, "not timed: " + s.reason());
+      }
+    }
     return rows.build();
+  }
+
+  private static double factor(Object value, double fallback) {
+    if (value == null) {
+      return fallback;
+    }
+    if (value instanceof Number n && n.doubleValue() >= 1) {
+      return n.doubleValue();
+    }
+    throw new UserException("ANALYZE MODEL option skip_factor must be a number of at least 1, got " + value);
   }
 
   private static int positiveInt(Object value, int fallback, String name) {

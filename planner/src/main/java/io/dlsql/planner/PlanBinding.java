@@ -20,7 +20,8 @@ import java.util.Map;
 /**
  * Puts a physical plan's choices into an executor {@link Network}: each node's layout (the
  * network inserts the conversions wherever neighbours differ, as the plan's conversion nodes do),
- * the convolution algorithm of each layer and, for training, the checkpoint schedule (which nodes
+ * the convolution algorithm of each layer, which producers compute the ReLU after them (the plan's
+ * fusion groups) and, for training, the checkpoint schedule (which nodes
  * are recomputed in backward). Returns the choices it could not apply, so EXPLAIN ANALYZE can say
  * what was measured.
  */
@@ -66,6 +67,12 @@ public final class PlanBinding {
       Layout layout = op.implementation().inputLayout().executorLayout();
       if (touchesImages(op) && layout != network.layout(name)) {
         network.chooseLayout(name, layout);
+      }
+      // The executor fuses a ReLU into its producer by default; the plan says whether it does.
+      boolean fuses = op.fusionGroup() >= 0 && plan.fusionGroup(op.fusionGroup()).members().get(0) == op.id();
+      Network.NodeChoice current = network.choice(name);
+      if (current.fuseActivation() != fuses) {
+        network.choose(name, new Network.NodeChoice(current.algorithm(), fuses, current.foldBatchNorm()));
       }
       String algorithm = op.implementation().executorAlgorithm();
       if (algorithm == null || !(layer instanceof Conv2d)) {

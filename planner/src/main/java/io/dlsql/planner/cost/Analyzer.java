@@ -2,6 +2,7 @@ package io.dlsql.planner.cost;
 
 import io.dlsql.executor.graph.LayerSpec;
 import io.dlsql.executor.graph.NetworkSpec;
+import io.dlsql.executor.kernel.layout.LayoutConversion;
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.layer.Activation;
 import io.dlsql.executor.layer.Add;
@@ -16,6 +17,7 @@ import io.dlsql.executor.layer.InitScheme;
 import io.dlsql.executor.layer.Layer;
 import io.dlsql.executor.layer.Pool2d;
 import io.dlsql.executor.random.Rng;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import io.dlsql.planner.Mode;
 import io.dlsql.planner.kernel.Implementation;
@@ -27,63 +29,193 @@ import io.dlsql.planner.physical.TensorLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What {@code ANALYZE MODEL m} runs: times every executable candidate implementation of every
- * layer shape of a network on this machine, forward (and backward for training) at the given
- * batch size and thread count, and returns the tuning records to store ({@link
- * TuningRecords#key}: by shape, so every model with the same layer reuses them). Shapes that
- * occur several times are measured once. Each measurement is the median of a few runs after a
- * warm-up long enough for the JIT to compile the kernel.
+ * What {@code ANALYZE MODEL m} runs: times the candidate implementations (algorithm x layout) of
+ * every layer shape of a network on this machine, forward (and backward for training), and the
+ * layout conversions between them, and returns the tuning records to store ({@link
+ * TuningRecords#key}, {@link TuningRecords#conversionKey}: by shape, so every model with the same
+ * layer reuses them). Each implementation runs as the executor runs it inside a network in that
+ * layout: the layer alone on inputs and outputs already in the implementation's layouts, so a
+ * measurement holds no conversion; conversions are records of their own, one per image shape and
+ * ordered pair of layouts. Shapes that occur several times are measured once. Each measurement is
+ * the median of {@link Settings#runs} runs after a warm-up long enough for the JIT to compile
+ * the kernel.
+ *
+ * <p>Candidates the roofline puts more than {@link Settings#skipFactor} times behind the node's
+ * best candidate are not timed (the planner keeps pricing them by the roofline, which already
+ * ranks them last): on this machine that is direct convolution wherever a GEMM-based algorithm
+ * applies (scalar loops at about a sixteenth of the GEMM rate, seconds per batch), and im2col on
+ * depthwise layers (one-row GEMMs). {@link Analysis#skipped} lists each with its reason.
  */
 public final class Analyzer {
-  /** Timed runs per measurement (after the warm-up); the median is kept. */
-  static final int RUNS = 3;
   /** Warm-up: at least this many runs, then more until this much time was spent (bounded). */
   static final int MIN_WARMUP_RUNS = 1;
-  static final long WARMUP_NANOS = 400_000_000L;
+  static final long WARMUP_NANOS = 250_000_000L;
   static final int MAX_WARMUP_RUNS = 50;
   /** Seed of the random weights and inputs: the values do not change the time, only NaNs would. */
   static final long SEED = 42;
 
-  private final KernelRegistry registry;
+  /**
+   * What ANALYZE MODEL's options set.
+   *
+   * @param batch samples per timed run (records are per sample)
+   * @param threads kernel threads the runs use (records are per thread count)
+   * @param runs timed runs per measurement after the warm-up; the median is kept
+   * @param skipFactor candidates whose roofline time is more than this many times the node's
+   *     best roofline are not timed
+   */
+  public record Settings(int batch, int threads, int runs, double skipFactor) {
+    /** ANALYZE MODEL's defaults: batch 64, 3 runs, skip beyond 5x. */
+    public static final int DEFAULT_BATCH = 64;
+    public static final int DEFAULT_RUNS = 3;
+    public static final double DEFAULT_SKIP_FACTOR = 5;
 
-  /** An analyzer timing the implementations of {@code registry} the executor can run. */
-  public Analyzer(KernelRegistry registry) {
-    this.registry = registry;
+    public Settings {
+      if (batch < 1 || threads < 1 || runs < 1 || !(skipFactor >= 1)) {
+        throw new IllegalArgumentException("batch, threads and runs must be positive and the skip factor at least 1: "
+            + batch + ", " + threads + ", " + runs + ", " + skipFactor);
+      }
+    }
+
+    /** The defaults at {@code threads} threads. */
+    public static Settings defaults(int threads) {
+      return new Settings(DEFAULT_BATCH, threads, DEFAULT_RUNS, DEFAULT_SKIP_FACTOR);
+    }
+
+    /** These settings with another batch size. */
+    public Settings withBatch(int b) {
+      return new Settings(b, threads, runs, skipFactor);
+    }
   }
 
-  /** Tuning records for every layer shape of {@code spec} and every implementation that applies. */
-  public Map<String, Map<String, String>> analyze(NetworkSpec spec, Mode mode, int batch, int threads) {
+  /** A candidate left untimed and why. */
+  public record Skipped(String node, String implementation, String reason) {}
+
+  /**
+   * What one analysis produced: the records to store, the candidates not timed, and how many
+   * kernel and conversion measurements ran.
+   */
+  public record Analysis(Map<String, Map<String, String>> records, List<Skipped> skipped, int kernelsTimed,
+      int conversionsTimed) {}
+
+  private final KernelRegistry registry;
+  private final TimeProvider roofline;
+
+  /** An analyzer timing the implementations of {@code registry}, skipping by the roofline of {@code machine}. */
+  public Analyzer(KernelRegistry registry, MachineProfile machine) {
+    this.registry = registry;
+    this.roofline = new TimeProvider(machine, TuningRecords.empty(), new FlopsProvider(), new BytesMovedProvider());
+  }
+
+  /** Tuning records for every layer shape of {@code spec}, its candidates and conversions. */
+  public Analysis analyze(NetworkSpec spec, Mode mode, Settings settings) {
     LogicalPlan logical = LogicalPlan.of(spec);
     Map<String, Map<String, String>> out = new LinkedHashMap<>();
+    List<Skipped> skipped = new ArrayList<>();
+    int kernels = 0;
+    int conversions = 0;
+    int batch = settings.batch();
     int before = Parallel.get().threads();
-    Parallel.setThreads(threads);
+    Parallel.setThreads(settings.threads());
+    Direction fwd = mode == Mode.TRAIN ? Direction.FORWARD_TRAIN : Direction.FORWARD_INFER;
     try {
       for (LogicalNode node : logical.nodes()) {
-        for (Implementation impl : registry.candidates(node)) {
-          if (!measurable(impl)) {
-            continue;
-          }
-          Direction fwd = mode == Mode.TRAIN ? Direction.FORWARD_TRAIN : Direction.FORWARD_INFER;
-          String fwdKey = TuningRecords.key(node, impl, fwd, effectiveThreads(impl, threads, batch));
+        List<Implementation> candidates = registry.candidates(node);
+        double[] estimate = new double[candidates.size()];
+        double best = Double.MAX_VALUE;
+        for (int c = 0; c < estimate.length; c++) {
+          estimate[c] = rooflineNanos(node, candidates.get(c), mode, settings);
+          best = Math.min(best, estimate[c]);
+        }
+        for (int c = 0; c < estimate.length; c++) {
+          Implementation impl = candidates.get(c);
+          int t = effectiveThreads(impl, settings.threads(), batch);
+          String fwdKey = TuningRecords.key(node, impl, fwd, t);
           if (out.containsKey(fwdKey)) {
             continue;
           }
-          double[] nanos = measure(node, impl, batch, mode);
+          if (estimate[c] > settings.skipFactor() * best) {
+            skipped.add(new Skipped(node.name(), impl.key(), String.format(Locale.ROOT,
+                "roofline %.1fx the best candidate's (limit %.1fx)", estimate[c] / best, settings.skipFactor())));
+            continue;
+          }
+          double[] nanos = measure(node, impl, batch, mode, settings.runs());
+          kernels++;
           out.put(fwdKey, TuningRecords.value(nanos[0] / batch, batch));
           if (mode == Mode.TRAIN) {
-            String bwdKey = TuningRecords.key(node, impl, Direction.BACKWARD, effectiveThreads(impl, threads, batch));
-            out.put(bwdKey, TuningRecords.value(nanos[1] / batch, batch));
+            out.put(TuningRecords.key(node, impl, Direction.BACKWARD, t), TuningRecords.value(nanos[1] / batch, batch));
           }
         }
+        conversions += measureConversions(node, candidates, settings, out);
       }
     } finally {
       Parallel.setThreads(before);
     }
-    return out;
+    return new Analysis(out, skipped, kernels, conversions);
+  }
+
+  /** Roofline nanoseconds of a step of {@code node} under {@code impl}: forward, and backward when training. */
+  private double rooflineNanos(LogicalNode node, Implementation impl, Mode mode, Settings settings) {
+    boolean grad = CostModel.inputNeedsGrad(node);
+    double t = roofline.roofline(node, impl, settings.batch(), CostModel.forward(mode), grad, FusionRole.UNFUSED,
+        settings.threads());
+    if (mode == Mode.TRAIN) {
+      t += roofline.roofline(node, impl, settings.batch(), Direction.BACKWARD, grad, FusionRole.UNFUSED,
+          settings.threads());
+    }
+    return t;
+  }
+
+  /**
+   * Times every conversion a plan could put before {@code node}: each image input, from every
+   * layout some candidate of any node writes, into each layout a candidate of this node reads
+   * (both directions, since training converts the gradient back). Returns how many ran.
+   */
+  private int measureConversions(LogicalNode node, List<Implementation> candidates, Settings settings,
+      Map<String, Map<String, String>> out) {
+    Set<TensorLayout> reads = new TreeSet<>();
+    for (Implementation impl : candidates) {
+      reads.add(impl.inputLayout());
+    }
+    int count = 0;
+    for (int[] shape : node.inputShapes()) {
+      if (shape.length != 3) {
+        continue;
+      }
+      for (TensorLayout to : reads) {
+        for (TensorLayout from : registry.layouts()) {
+          int t = Math.max(1, Math.min(settings.threads(), settings.batch()));
+          for (TensorLayout[] pair : List.of(new TensorLayout[] {from, to}, new TensorLayout[] {to, from})) {
+            String key = TuningRecords.conversionKey(shape, pair[0], pair[1], t);
+            if (pair[0] == pair[1] || out.containsKey(key)) {
+              continue;
+            }
+            double nanos = measureConversion(shape, pair[0], pair[1], settings.batch(), settings.runs());
+            out.put(key, TuningRecords.value(nanos / settings.batch(), settings.batch()));
+            count++;
+          }
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Median nanoseconds of converting a batch of {@code shape} images from one layout into another. */
+  private static double measureConversion(int[] shape, TensorLayout from, TensorLayout to, int batch, int runs) {
+    List<Tensor> owned = new ArrayList<>();
+    try {
+      Tensor src = random(batched(batch, shape), from.executorLayout(), owned, 0);
+      Tensor dst = track(Tensor.zeros(to.executorLayout(), batched(batch, shape)), owned);
+      return timed(runs, () -> LayoutConversion.convert(src, dst), () -> {})[0];
+    } finally {
+      owned.forEach(Tensor::close);
+    }
   }
 
   /** The thread count the time provider looks measurements up under. */
@@ -91,13 +223,12 @@ public final class Analyzer {
     return impl.cost().threaded() ? Math.max(1, Math.min(threads, batch)) : 1;
   }
 
-  /** The executor runs NCHW tensors only; other layouts are measured once it has them. */
-  private static boolean measurable(Implementation impl) {
-    return impl.inputLayout() == TensorLayout.NCHW && impl.outputLayout() == TensorLayout.NCHW;
-  }
-
-  /** Median forward and backward nanoseconds of {@code node} under {@code impl}. */
-  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode) {
+  /**
+   * Median forward and backward nanoseconds of {@code node} under {@code impl}, its image inputs,
+   * output and gradients in the implementation's layouts (as a network running the node in that
+   * layout hands them over, after any conversion).
+   */
+  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode, int runs) {
     boolean training = mode == Mode.TRAIN;
     List<Tensor> owned = new ArrayList<>();
     Layer layer = createLayer(node);
@@ -112,42 +243,49 @@ public final class Analyzer {
       Tensor[] inputs = new Tensor[node.inputs().size()];
       Tensor[] gradInputs = new Tensor[inputs.length];
       for (int slot = 0; slot < inputs.length; slot++) {
-        inputs[slot] = random(batched(batch, node.inputShapes().get(slot)), owned, slot);
+        int[] shape = node.inputShapes().get(slot);
+        Layout layout = impl.inputLayoutFor(shape).executorLayout();
+        inputs[slot] = random(batched(batch, shape), layout, owned, slot);
         if (slot > 0 || node.inputs().get(0) != 0) {
-          gradInputs[slot] = track(Tensor.zeros(batched(batch, node.inputShapes().get(slot))), owned);
+          gradInputs[slot] = track(Tensor.zeros(layout, batched(batch, shape)), owned);
         }
       }
-      Tensor output = track(Tensor.zeros(batched(batch, node.outputShape())), owned);
-      Tensor gradOutput = training ? random(batched(batch, node.outputShape()), owned, inputs.length) : null;
-      // Warm up until the JIT has compiled the kernel: Vector API code runs orders of magnitude
-      // slower before C2 intrinsifies it, and one cold run measured a 16x too slow im2col.
-      long warm = 0;
-      for (int run = 0; run < MIN_WARMUP_RUNS || (warm < WARMUP_NANOS && run < MAX_WARMUP_RUNS); run++) {
-        long start = System.nanoTime();
-        layer.forward(inputs, output, training);
-        if (training) {
-          layer.backward(inputs, output, gradOutput, gradInputs);
-        }
-        warm += System.nanoTime() - start;
-      }
-      long[] fwd = new long[RUNS];
-      long[] bwd = new long[RUNS];
-      for (int run = 0; run < RUNS; run++) {
-        long start = System.nanoTime();
-        layer.forward(inputs, output, training);
-        long mid = System.nanoTime();
-        if (training) {
-          layer.backward(inputs, output, gradOutput, gradInputs);
-        }
-        long end = System.nanoTime();
-        fwd[run] = mid - start;
-        bwd[run] = end - mid;
-      }
-      return new double[] {median(fwd), median(bwd)};
+      Layout outLayout = impl.outputLayoutFor(node.outputShape()).executorLayout();
+      Tensor output = track(Tensor.zeros(outLayout, batched(batch, node.outputShape())), owned);
+      Tensor gradOutput = training ? random(batched(batch, node.outputShape()), outLayout, owned, inputs.length) : null;
+      return timed(runs, () -> layer.forward(inputs, output, training),
+          training ? () -> layer.backward(inputs, output, gradOutput, gradInputs) : () -> {});
     } finally {
       layer.close();
       owned.forEach(Tensor::close);
     }
+  }
+
+  /**
+   * Median nanoseconds of {@code first} and of {@code second} run after it, over {@code runs} runs
+   * after a warm-up: Vector API code runs orders of magnitude slower before C2 compiles it (one
+   * cold run measured a 16x too slow im2col).
+   */
+  private static double[] timed(int runs, Runnable first, Runnable second) {
+    long warm = 0;
+    for (int run = 0; run < MIN_WARMUP_RUNS || (warm < WARMUP_NANOS && run < MAX_WARMUP_RUNS); run++) {
+      long start = System.nanoTime();
+      first.run();
+      second.run();
+      warm += System.nanoTime() - start;
+    }
+    long[] a = new long[runs];
+    long[] b = new long[runs];
+    for (int run = 0; run < runs; run++) {
+      long start = System.nanoTime();
+      first.run();
+      long mid = System.nanoTime();
+      second.run();
+      long end = System.nanoTime();
+      a[run] = mid - start;
+      b[run] = end - mid;
+    }
+    return new double[] {median(a), median(b)};
   }
 
   private static double median(long[] values) {
@@ -161,13 +299,19 @@ public final class Analyzer {
     return t;
   }
 
-  private static Tensor random(int[] shape, List<Tensor> owned, int stream) {
+  /** A tensor of uniform random values in {@code layout} (drawn in NCHW, then converted: padding stays zero). */
+  private static Tensor random(int[] shape, Layout layout, List<Tensor> owned, int stream) {
     Tensor t = track(Tensor.zeros(shape), owned);
     Rng rng = Rng.derive(SEED, stream);
     for (long i = 0; i < t.numel(); i++) {
       t.setFlat(i, (float) rng.uniform(-1, 1));
     }
-    return t;
+    if (layout == Layout.NCHW) {
+      return t;
+    }
+    Tensor converted = track(Tensor.zeros(layout, shape), owned);
+    LayoutConversion.convert(t, converted);
+    return converted;
   }
 
   private static int[] batched(int batch, int[] sample) {

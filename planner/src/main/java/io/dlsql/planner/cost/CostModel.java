@@ -34,9 +34,11 @@ public final class CostModel {
   private final WorkspaceProvider workspace = new WorkspaceProvider();
   private final ActivationMemoryProvider activations = new ActivationMemoryProvider();
   private final TimeProvider time;
+  private final TuningRecords tuning;
 
   public CostModel(MachineProfile machine, TuningRecords tuning) {
     this.machine = machine;
+    this.tuning = tuning;
     this.time = new TimeProvider(machine, tuning, flops, bytes);
   }
 
@@ -62,6 +64,11 @@ public final class CostModel {
 
   public TimeProvider time() {
     return time;
+  }
+
+  /** The measured kernel times this model prefers to the roofline. */
+  public TuningRecords tuning() {
+    return tuning;
   }
 
   /** The forward direction of a mode. */
@@ -198,10 +205,11 @@ public final class CostModel {
         case PlanNode.Input in -> PlanCost.NodeCost.ZERO;
         case PlanNode.Operator op -> operatorCost(plan, op);
         case PlanNode.Conversion conv -> {
-          double t = time.conversionNanos(Shapes.numel(conv.shape()) * batch, conv.threads());
+          double t = time.conversionNanos(conv.shape(), conv.from(), conv.to(), batch, conv.threads());
           long moved = 2 * tensorBytes(conv.shape(), batch);
           // Training converts the gradient back on the way down.
-          yield new PlanCost.NodeCost(t, training ? t : 0, 0, 0, training ? 2 * moved : moved,
+          double back = training ? time.conversionNanos(conv.shape(), conv.to(), conv.from(), batch, conv.threads()) : 0;
+          yield new PlanCost.NodeCost(t, back, 0, 0, training ? 2 * moved : moved,
               tensorBytes(conv.shape(), batch));
         }
       };

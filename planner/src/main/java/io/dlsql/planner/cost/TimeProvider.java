@@ -4,6 +4,8 @@ import io.dlsql.executor.graph.LayerSpec;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.planner.kernel.Implementation;
 import io.dlsql.planner.logical.LogicalNode;
+import io.dlsql.planner.logical.Shapes;
+import io.dlsql.planner.physical.TensorLayout;
 import java.util.OptionalDouble;
 
 /**
@@ -69,7 +71,20 @@ public final class TimeProvider {
     return Math.max(compute, memory) + overhead;
   }
 
-  /** Nanoseconds to reorder a tensor of {@code elements} floats between layouts. */
+  /**
+   * Nanoseconds to rewrite a batch of images of per-sample {@code shape} from layout {@code from}
+   * into {@code to}: the measured conversion when ANALYZE MODEL timed it, else the roofline.
+   */
+  public double conversionNanos(int[] shape, TensorLayout from, TensorLayout to, int batch, int threads) {
+    int t = Math.max(1, Math.min(threads, batch));
+    OptionalDouble measured = tuning.conversionNanosPerSample(shape, from, to, t);
+    if (measured.isPresent()) {
+      return measured.getAsDouble() * batch;
+    }
+    return conversionNanos(Shapes.numel(shape) * batch, t);
+  }
+
+  /** The roofline of reordering a tensor of {@code elements} floats between layouts. */
   public double conversionNanos(long elements, int threads) {
     MachineProfile.Ceilings c = machine.ceilings(threads);
     double moved = 2.0 * elements * BytesMovedProvider.ELEMENT_BYTES;

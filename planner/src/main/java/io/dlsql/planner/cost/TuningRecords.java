@@ -5,20 +5,23 @@ import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.planner.kernel.Implementation;
 import io.dlsql.planner.logical.LogicalNode;
 import io.dlsql.planner.logical.Shapes;
+import io.dlsql.planner.physical.TensorLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.OptionalDouble;
 
 /**
  * Measured kernel times, as the catalog stores them ({@code Catalog.tuningRecords()}): one record
- * per (operator shape, implementation, layout, direction, threads), holding nanoseconds per
- * sample. The key names the shape, not the model, so every model with a layer of that shape
+ * per (operator shape, implementation, layout, direction, threads), and one per layout conversion
+ * (image shape, from, to, threads), holding nanoseconds per sample. The key names the shape, not the model, so every model with a layer of that shape
  * reuses the measurement; it also carries {@link KernelFingerprint#current()}, so measurements of
  * older executor code are not used once the kernels change.
  */
 public final class TuningRecords {
   /** Tuning record key prefix for kernel timings. */
   public static final String KEY_PREFIX = "kernel:";
+  /** Tuning record key prefix for layout conversion timings. */
+  public static final String CONVERSION_PREFIX = "conversion:";
   /** Value keys. */
   public static final String NANOS_PER_SAMPLE = "nanos_per_sample";
   public static final String BATCH = "batch";
@@ -45,6 +48,15 @@ public final class TuningRecords {
   public static String key(LogicalNode node, Implementation impl, Direction direction, int threads) {
     return KEY_PREFIX + KernelFingerprint.current() + ":" + node.op().specName() + ":" + signature(node) + ":" + impl.key() + ":"
         + direction.key() + ":t" + threads;
+  }
+
+  /**
+   * The key of one conversion measurement: a batch of images of per-sample {@code shape} rewritten
+   * from {@code from} into {@code to} on {@code threads} threads.
+   */
+  public static String conversionKey(int[] shape, TensorLayout from, TensorLayout to, int threads) {
+    return CONVERSION_PREFIX + KernelFingerprint.current() + ":" + Shapes.format(shape) + ":" + from.sqlName() + "->"
+        + to.sqlName() + ":t" + threads;
   }
 
   /** A record value: the measured time per sample at the batch it was measured with. */
@@ -83,7 +95,16 @@ public final class TuningRecords {
 
   /** Measured nanoseconds per sample, when this exact measurement exists. */
   public OptionalDouble nanosPerSample(LogicalNode node, Implementation impl, Direction direction, int threads) {
-    Map<String, String> v = records.get(key(node, impl, direction, threads));
+    return read(key(node, impl, direction, threads));
+  }
+
+  /** Measured nanoseconds per sample of a conversion, when this exact measurement exists. */
+  public OptionalDouble conversionNanosPerSample(int[] shape, TensorLayout from, TensorLayout to, int threads) {
+    return read(conversionKey(shape, from, to, threads));
+  }
+
+  private OptionalDouble read(String key) {
+    Map<String, String> v = records.get(key);
     if (v == null || v.get(NANOS_PER_SAMPLE) == null) {
       return OptionalDouble.empty();
     }
@@ -94,9 +115,27 @@ public final class TuningRecords {
     }
   }
 
-  /** How many kernel measurements of this process's executor code there are. */
+  /** The thread counts kernels of this process's executor code were measured at (empty: none measured). */
+  public java.util.SortedSet<Integer> measuredThreadCounts() {
+    String kernel = KEY_PREFIX + KernelFingerprint.current() + ":";
+    java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+    for (String k : records.keySet()) {
+      int at = k.lastIndexOf(":t");
+      if (k.startsWith(kernel) && at > 0) {
+        try {
+          out.add(Integer.parseInt(k.substring(at + 2)));
+        } catch (NumberFormatException e) {
+          // not a key this class wrote; ignored like any other foreign record
+        }
+      }
+    }
+    return out;
+  }
+
+  /** How many kernel and conversion measurements of this process's executor code there are. */
   public int size() {
-    String current = KEY_PREFIX + KernelFingerprint.current() + ":";
-    return (int) records.keySet().stream().filter(k -> k.startsWith(current)).count();
+    String kernel = KEY_PREFIX + KernelFingerprint.current() + ":";
+    String conversion = CONVERSION_PREFIX + KernelFingerprint.current() + ":";
+    return (int) records.keySet().stream().filter(k -> k.startsWith(kernel) || k.startsWith(conversion)).count();
   }
 }

@@ -88,8 +88,9 @@ public final class KernelRegistry {
         "IMPLICIT_GEMM",
         new CostInputs(IMPLICIT_GEMM_EFFICIENCY, 1, true, true, true, CostInputs.NONE,
             KernelRegistry::paddedImageFloats)));
+    // The executor applies a fused ReLU right after the direct loops, inside the same layer.
     all.add(conv("direct", TensorLayout.NCHW, node -> true, "DIRECT",
-        new CostInputs(DIRECT_EFFICIENCY, 1, false, false, false, CostInputs.NONE, CostInputs.NONE)));
+        new CostInputs(DIRECT_EFFICIENCY, 1, false, true, false, CostInputs.NONE, CostInputs.NONE)));
     all.add(conv("depthwise", TensorLayout.NCHW, KernelRegistry::depthwise, "DEPTHWISE",
         new CostInputs(DEPTHWISE_EFFICIENCY, 1, true, true, false, CostInputs.NONE, CostInputs.NONE)));
     // Channels-last depthwise kernels vectorise across 16 channels of a pixel.

@@ -1,24 +1,23 @@
 package io.dlsql.planner.search;
 
 import io.dlsql.executor.graph.Op;
-import io.dlsql.planner.Mode;
 import io.dlsql.planner.PlanRequest;
-import io.dlsql.planner.cost.ActivationMemoryProvider;
 import io.dlsql.planner.physical.FusionGroup;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.stream.Collectors;
+import java.util.Set;
 
 /**
- * Pass {@code fusion}: groups chains of operators into one kernel pass where the chosen
- * implementations allow it. A group starts at an operator whose implementation can run an
- * epilogue and grows while the next operator reads the previous one's output directly (same
- * layout, no conversion), is its only reader, and is an epilogue operator: an activation, a
- * residual add, inference dropout (the identity), or in inference a batchnorm right after a
- * convolution or dense layer (folded into its weights). In training a member's output that
- * backward needs must be written, which rules out fusing it.
+ * Pass {@code fusion}: groups an operator with the ReLU that alone reads its output into one
+ * kernel pass, exactly where the executor fuses ({@code Network}: a convolution, batchnorm,
+ * residual add or dense layer whose only reader is a ReLU in the same layout, not the network
+ * output, computes the ReLU in its output loop, in training and inference alike). The plan says
+ * what the executor runs: it folds no batchnorm into a convolution (the executor does that only
+ * when a caller opts in, {@code NodeChoice.foldBatchNorm}, which plans do not) and fuses no add
+ * into a convolution, so estimated and measured times are of the same kernels.
  */
 public final class FusionPass implements PlanPass {
   @Override
@@ -31,64 +30,39 @@ public final class FusionPass implements PlanPass {
     return request.settings().fusionOn();
   }
 
+  /** Producers whose layer computes a following ReLU in its output loop. */
+  private static final Set<Op> RELU_PRODUCERS = EnumSet.of(Op.CONV2D, Op.BATCHNORM2D, Op.ADD, Op.DENSE);
+
   @Override
   public PhysicalPlan apply(PhysicalPlan plan, PlanContext context) {
     List<PlanNode> nodes = new ArrayList<>(plan.nodes());
     List<FusionGroup> groups = new ArrayList<>();
-    List<PlanNode.Operator> chain = new ArrayList<>();
+    PlanNode.Operator previous = null;
     for (PlanNode n : plan.nodes()) {
       if (!(n instanceof PlanNode.Operator op)) {
         continue;
       }
-      if (!chain.isEmpty() && canFollow(plan, chain, op)) {
-        chain.add(op);
+      if (previous != null && absorbs(plan, previous, op)) {
+        int id = groups.size();
+        nodes.set(previous.id(), previous.withFusionGroup(id));
+        nodes.set(op.id(), op.withFusionGroup(id));
+        groups.add(new FusionGroup(id, List.of(previous.id(), op.id()),
+            previous.logical().name() + "+" + op.logical().name()));
+        previous = null;
         continue;
       }
-      close(chain, nodes, groups);
-      chain.clear();
-      if (op.implementation().cost().fusesEpilogue()) {
-        chain.add(op);
-      }
+      previous = op;
     }
-    close(chain, nodes, groups);
     return plan.withFusion(nodes, groups);
   }
 
-  private static void close(List<PlanNode.Operator> chain, List<PlanNode> nodes, List<FusionGroup> groups) {
-    if (chain.size() < 2) {
-      return;
-    }
-    int id = groups.size();
-    for (PlanNode.Operator member : chain) {
-      nodes.set(member.id(), member.withFusionGroup(id));
-    }
-    groups.add(new FusionGroup(id, chain.stream().map(PlanNode.Operator::id).toList(),
-        chain.stream().map(o -> o.logical().name()).collect(Collectors.joining("+"))));
-  }
-
-  private static boolean canFollow(PhysicalPlan plan, List<PlanNode.Operator> chain, PlanNode.Operator next) {
-    PlanNode.Operator prev = chain.get(chain.size() - 1);
-    PlanNode.Operator anchor = chain.get(0);
-    Mode mode = plan.request().mode();
-    if (next.inputs().get(0) != prev.id()
-        || plan.logical().consumers(prev.logical().output()).size() != 1
-        || prev.logical().output() == plan.logical().outputTensor()) {
-      return false;
-    }
-    ActivationMemoryProvider activations = new ActivationMemoryProvider();
-    int batch = plan.request().batchSize();
-    if (activations.saved(prev.logical(), batch, mode).output()
-        || activations.saved(next.logical(), batch, mode).input()) {
-      return false;
-    }
-    Op op = next.logical().op();
-    if (next.logical().activation() || op == Op.ADD) {
-      return true;
-    }
-    if (op == Op.DROPOUT) {
-      return mode == Mode.INFER;
-    }
-    return op == Op.BATCHNORM2D && mode == Mode.INFER && chain.size() == 1
-        && (anchor.logical().op() == Op.CONV2D || anchor.logical().op() == Op.DENSE);
+  /** Whether {@code producer}'s kernel computes the ReLU {@code next} (the executor's rule). */
+  private static boolean absorbs(PhysicalPlan plan, PlanNode.Operator producer, PlanNode.Operator next) {
+    return next.logical().op() == Op.RELU
+        && RELU_PRODUCERS.contains(producer.logical().op())
+        && next.inputs().size() == 1
+        && next.inputs().get(0) == producer.id()
+        && plan.logical().consumers(producer.logical().output()).size() == 1
+        && producer.logical().output() != plan.logical().outputTensor();
   }
 }

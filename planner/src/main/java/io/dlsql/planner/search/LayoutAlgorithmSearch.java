@@ -13,7 +13,6 @@ import io.dlsql.planner.kernel.Implementation;
 import io.dlsql.planner.kernel.KernelRegistry;
 import io.dlsql.planner.logical.LogicalNode;
 import io.dlsql.planner.logical.LogicalPlan;
-import io.dlsql.planner.logical.Shapes;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import io.dlsql.planner.physical.TensorLayout;
@@ -26,11 +25,12 @@ import java.util.Map;
  * Pass {@code algorithm_layout}: exact dynamic programming over the graph in topological order
  * choosing every node's implementation (algorithm and layout) and the layout conversions between
  * them, minimising the estimated step time. The DP state is, for every image tensor that is
- * live at that point (written, with a reader still to come), the set of layouts it already exists
- * in; a reader that wants another layout pays a conversion, and later readers wanting that layout
- * reuse it. Because skip connections keep their tensors in the state until their last reader,
- * the result is optimal for DAGs as well as chains; the state count is at most 7 to the power of
- * the number of live image tensors (two or three in ResNets).
+ * live at that point (written, with a reader still to come), the layout it was written in; a
+ * reader that wants another layout pays a conversion of its own (as the executor converts per
+ * reader), and in training the conversion of its gradient back. Because skip connections keep
+ * their tensors in the state until their last reader, the result is optimal for DAGs as well as
+ * chains; the state count is at most 3 to the power of the number of live image tensors (two or
+ * three in ResNets).
  */
 public final class LayoutAlgorithmSearch implements PlanPass {
   /** Bits per live tensor in a state key: a set of up to three layouts. */
@@ -82,12 +82,15 @@ public final class LayoutAlgorithmSearch implements PlanPass {
             if (shape.length != 3) {
               continue;
             }
-            int have = updated.get(tensor);
-            int want = bit(impl.inputLayoutFor(shape));
-            if ((have & want) == 0) {
-              double convert = time.conversionNanos(Shapes.numel(shape) * request.batchSize(), threads);
-              cost += training ? 2 * convert : convert;
-              updated.put(tensor, have | want);
+            TensorLayout have = layoutOf(updated.get(tensor));
+            TensorLayout want = impl.inputLayoutFor(shape);
+            if (have != want) {
+              // Every reader converts for itself (the executor holds a converted copy per reader),
+              // and training converts its gradient back.
+              cost += time.conversionNanos(shape, have, want, request.batchSize(), threads);
+              if (training) {
+                cost += time.conversionNanos(shape, want, have, request.batchSize(), threads);
+              }
             }
           }
           updated.put(node.output(), bit(impl.outputLayoutFor(node.outputShape())));
@@ -204,6 +207,10 @@ public final class LayoutAlgorithmSearch implements PlanPass {
 
   private static int bit(TensorLayout layout) {
     return 1 << layout.ordinal();
+  }
+
+  private static TensorLayout layoutOf(int bit) {
+    return TensorLayout.values()[Integer.numberOfTrailingZeros(bit)];
   }
 
   private static long encode(List<Integer> live, Map<Integer, Integer> layouts) {

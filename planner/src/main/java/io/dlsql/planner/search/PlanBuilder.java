@@ -13,15 +13,14 @@ import io.dlsql.planner.physical.Residency;
 import io.dlsql.planner.physical.TensorLayout;
 import io.dlsql.planner.kernel.KernelRegistry;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Turns one implementation per logical node into plan nodes: operators in logical order, with a
- * conversion inserted wherever a tensor is read in a layout it does not have yet (and shared by
- * every later reader wanting that layout). New plans are fp32, unfused, on {@code threads}
+ * conversion inserted before every reader that wants a tensor in another layout than it was
+ * written in (one per reader, as the executor converts). New plans are fp32, unfused, on {@code threads}
  * threads, keeping in training whatever backward needs.
  */
 public final class PlanBuilder {
@@ -43,9 +42,9 @@ public final class PlanBuilder {
       int threads) {
     List<PlanNode> nodes = new ArrayList<>();
     nodes.add(new PlanNode.Input(0, logical.spec().inputName(), logical.shape(0), TensorLayout.NCHW));
-    // Per logical tensor, the plan node holding it in each layout it exists in.
-    Map<Integer, Map<TensorLayout, Integer>> holders = new HashMap<>();
-    holders.computeIfAbsent(0, t -> new LinkedHashMap<>()).put(TensorLayout.NCHW, 0);
+    // Per logical tensor, the plan node that writes it.
+    Map<Integer, Integer> holders = new HashMap<>();
+    holders.put(0, 0);
     ActivationMemoryProvider activations = new ActivationMemoryProvider();
     for (LogicalNode node : logical.nodes()) {
       Implementation impl = choice.get(node.index());
@@ -53,14 +52,12 @@ public final class PlanBuilder {
       for (int slot = 0; slot < node.inputs().size(); slot++) {
         int tensor = node.inputs().get(slot);
         TensorLayout want = impl.inputLayoutFor(node.inputShapes().get(slot));
-        Map<TensorLayout, Integer> held = holders.get(tensor);
-        Integer id = held.get(want);
-        if (id == null) {
-          int source = held.values().iterator().next();
-          PlanNode src = nodes.get(source);
+        int source = holders.get(tensor);
+        PlanNode src = nodes.get(source);
+        int id = source;
+        if (src.layout() != want && src.shape().length == 3) {
           id = nodes.size();
           nodes.add(new PlanNode.Conversion(id, source, src.shape(), src.layout(), want, threads));
-          held.put(want, id);
         }
         inputs.add(id);
       }
@@ -71,7 +68,7 @@ public final class PlanBuilder {
           : Residency.NOT_SAVED;
       PlanNode.Operator op = new PlanNode.Operator(id, node, inputs, impl, Precision.FP32, threads, -1, residency);
       nodes.add(op);
-      holders.computeIfAbsent(node.output(), t -> new LinkedHashMap<>()).put(op.layout(), id);
+      holders.put(node.output(), id);
     }
     return nodes;
   }

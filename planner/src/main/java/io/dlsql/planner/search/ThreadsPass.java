@@ -6,11 +6,15 @@ import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
- * Pass {@code threads}: gives every node the thread count, among those the machine profile
- * measured, with the least estimated time; small nodes stay on one thread, where handing chunks
- * to the pool would cost more than it saves. {@code SET threads = n} puts every node on n.
+ * Pass {@code threads}: gives the plan the thread count, among those the machine profile
+ * measured, with the least estimated step time. It is one count for every node because the
+ * executor runs every kernel on one pool of that size. Where ANALYZE MODEL measured kernels, only
+ * the counts it measured at are compared, so measured times never compete with roofline ones.
+ * {@code SET threads = n} puts the plan on n.
  */
 public final class ThreadsPass implements PlanPass {
   @Override
@@ -26,44 +30,40 @@ public final class ThreadsPass implements PlanPass {
   @Override
   public PhysicalPlan apply(PhysicalPlan plan, PlanContext context) {
     CostModel cost = context.cost();
-    List<PlanNode> nodes = new ArrayList<>(plan.nodes());
-    PhysicalPlan current = plan;
-    for (int i = 0; i < nodes.size(); i++) {
-      PlanNode n = nodes.get(i);
-      if (n instanceof PlanNode.Conversion c) {
-        nodes.set(i, c.withThreads(context.settings().threads().orElse(cost.machine().maxThreads())));
-        continue;
+    int best;
+    if (context.settings().threads().isPresent()) {
+      best = context.settings().threads().getAsInt();
+    } else {
+      SortedSet<Integer> counts = new TreeSet<>(cost.machine().byThreads().keySet());
+      SortedSet<Integer> measured = new TreeSet<>(cost.tuning().measuredThreadCounts());
+      measured.retainAll(counts);
+      if (!measured.isEmpty()) {
+        counts = measured;
       }
-      if (!(n instanceof PlanNode.Operator op)) {
-        continue;
-      }
-      if (op.fusionGroup() >= 0 && current.fusionGroup(op.fusionGroup()).members().get(0) != op.id()) {
-        continue; // set with its group's first member
-      }
-      List<Integer> members = op.fusionGroup() >= 0
-          ? current.fusionGroup(op.fusionGroup()).members()
-          : List.of(op.id());
-      int best;
-      if (context.settings().threads().isPresent()) {
-        best = context.settings().threads().getAsInt();
-      } else {
-        best = 1;
-        double bestNanos = Double.MAX_VALUE;
-        for (int t : cost.machine().byThreads().keySet()) {
-          double nanos = 0;
-          for (int m : members) {
-            PlanNode.Operator candidate = ((PlanNode.Operator) current.nodes().get(m)).withThreads(t);
-            nanos += cost.forwardNanos(current, candidate) + cost.backwardNanos(current, candidate);
-          }
-          if (nanos < bestNanos) {
-            bestNanos = nanos;
-            best = t;
-          }
+      best = counts.last();
+      double bestNanos = Double.MAX_VALUE;
+      for (int t : counts) {
+        PhysicalPlan candidate = withThreads(plan, t);
+        double nanos = 0;
+        for (PlanNode.Operator op : candidate.operators()) {
+          nanos += cost.forwardNanos(candidate, op) + cost.backwardNanos(candidate, op);
+        }
+        if (nanos < bestNanos) {
+          bestNanos = nanos;
+          best = t;
         }
       }
-      // A fusion group is one kernel: all its members share the thread count.
-      for (int m : members) {
-        nodes.set(m, ((PlanNode.Operator) current.nodes().get(m)).withThreads(best));
+    }
+    return withThreads(plan, best);
+  }
+
+  private static PhysicalPlan withThreads(PhysicalPlan plan, int threads) {
+    List<PlanNode> nodes = new ArrayList<>(plan.nodes());
+    for (int i = 0; i < nodes.size(); i++) {
+      switch (nodes.get(i)) {
+        case PlanNode.Conversion c -> nodes.set(i, c.withThreads(threads));
+        case PlanNode.Operator op -> nodes.set(i, op.withThreads(threads));
+        case PlanNode.Input in -> { }
       }
     }
     return plan.withNodes(nodes);
