@@ -5,15 +5,17 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.blocked.BlockedPool;
 import io.dlsql.executor.kernel.blocked.ChannelTiling;
-import io.dlsql.executor.kernel.elementwise.KernelSwitch;
+import io.dlsql.executor.kernel.pool.MaxPool2x2;
 import io.dlsql.executor.tensor.IndexBuffer;
 import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Max and average pooling over (N, C, H, W), planes in parallel. Max pooling remembers the
- * position of each window's maximum (the first one on ties, NaN wins) for backward; average
+ * Max and average pooling over (N, C, H, W), planes in parallel. Max pooling in training remembers
+ * the position of each window's maximum (the first one on ties, NaN wins) for backward, 2x2
+ * stride-2 windows in NCHW through {@link MaxPool2x2} in 2 bits per output; evaluation keeps
+ * nothing; average
  * pooling divides by the full window, counting padding as zeros (PyTorch's default).
  */
 public final class Pool2d extends Layer {
@@ -31,8 +33,13 @@ public final class Pool2d extends Layer {
   private final int padW;
   private final int outH;
   private final int outW;
-  /** Max pooling: per output element, the input position (ih * W + iw) of its maximum. */
+  /**
+   * Max pooling in training: per output element, the input position (ih * W + iw) of its maximum,
+   * or for 2x2 stride-2 windows in NCHW the {@link MaxPool2x2} record of 2 bits per output.
+   */
   private IndexBuffer argmax;
+  /** Whether the latest forward wrote a {@link MaxPool2x2} record, which backward then reads. */
+  private boolean pairRecorded;
 
   public Pool2d(String name, int[] inShape, int[] outShape, boolean max, int kernelH, int kernelW,
       int strideH, int strideW, int padH, int padW) {
@@ -65,23 +72,25 @@ public final class Pool2d extends Layer {
     MemorySegment x = inputs[0].segment();
     MemorySegment y = output.segment();
     int planes = inputs[0].dim(0) * channels;
-    if (max && (argmax == null || argmax.length() < output.numel())) {
-      if (argmax != null) {
-        argmax.close();
-      }
-      argmax = new IndexBuffer(output.numel());
+    boolean nchw = inputs[0].layout() == Layout.NCHW;
+    pairRecorded = false;
+    if (max && nchw && isPairWindow()) {
+      // Evaluation keeps nothing for backward; training keeps 2 bits per output.
+      MemorySegment record = training ? argmaxFor(MaxPool2x2.recordInts(planes, outH, outW)).segment() : null;
+      pairRecorded = training;
+      Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) ->
+          MaxPool2x2.forward(x, y, record, inH, inW, from, to));
+      return;
     }
-    if (inputs[0].layout() != Layout.NCHW) {
+    if (max && (!nchw || training)) {
+      argmaxFor(output.numel());
+    }
+    if (!nchw) {
       BlockedPool.forward(ChannelTiling.of(inputs[0]), ChannelTiling.of(output), window(), max, x, y, argmax);
       return;
     }
     float scale = 1f / (kernelH * kernelW);
-    IndexBuffer positions = argmax;
-    if (max && isPairWindow() && KernelSwitch.vector()) {
-      Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) ->
-          maxPairPlanes(x, y, positions, from, to));
-      return;
-    }
+    IndexBuffer positions = training ? argmax : null;
     Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {
       for (int p = from; p < to; p++) {
         long in = (long) p * inH * inW;
@@ -108,7 +117,9 @@ public final class Pool2d extends Layer {
                 }
               }
               y.setAtIndex(F32, o, best);
-              argmax.set(o, bestAt);
+              if (positions != null) {
+                positions.set(o, bestAt);
+              }
             } else {
               float sum = 0f;
               for (int iy = yLo; iy < yHi; iy++) {
@@ -124,45 +135,20 @@ public final class Pool2d extends Layer {
     });
   }
 
-  /** Whether windows are 2x2 with stride 2 and no padding: the convnet's pooling, which has its own loop. */
-  private boolean isPairWindow() {
-    return kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0;
+  /** The argmax buffer with room for at least {@code ints} ints (positions, or 2x2 records). */
+  private IndexBuffer argmaxFor(long ints) {
+    if (argmax == null || argmax.length() < ints) {
+      if (argmax != null) {
+        argmax.close();
+      }
+      argmax = new IndexBuffer(ints);
+    }
+    return argmax;
   }
 
-  /**
-   * 2x2 stride-2 max pooling of planes [from, to): four loads per output, no bounds arithmetic.
-   * Ties keep the first position in row order and NaN wins, as in the general loop.
-   */
-  private void maxPairPlanes(MemorySegment x, MemorySegment y, IndexBuffer positions, int from, int to) {
-    for (int p = from; p < to; p++) {
-      long in = (long) p * inH * inW;
-      long out = (long) p * outH * outW;
-      for (int oy = 0; oy < outH; oy++) {
-        long row0 = in + (long) (2 * oy) * inW;
-        long row1 = row0 + inW;
-        long o = out + (long) oy * outW;
-        int at0 = 2 * oy * inW;
-        for (int ox = 0; ox < outW; ox++) {
-          int ix = 2 * ox;
-          // Branch-free: with random data a branch per comparison mispredicts half the time.
-          float a = x.getAtIndex(F32, row0 + ix);
-          float b = x.getAtIndex(F32, row0 + ix + 1);
-          float c = x.getAtIndex(F32, row1 + ix);
-          float d = x.getAtIndex(F32, row1 + ix + 1);
-          boolean takeB = b > a | (b != b & a == a);
-          float top = takeB ? b : a;
-          int topAt = takeB ? 1 : 0;
-          boolean takeD = d > c | (d != d & c == c);
-          float bottom = takeD ? d : c;
-          int bottomAt = takeD ? inW + 1 : inW;
-          boolean takeBottom = bottom > top | (bottom != bottom & top == top);
-          float best = takeBottom ? bottom : top;
-          int bestAt = at0 + ix + (takeBottom ? bottomAt : topAt);
-          y.setAtIndex(F32, o + ox, best);
-          positions.set(o + ox, bestAt);
-        }
-      }
-    }
+  /** Whether windows are 2x2 with stride 2 and no padding: the convnet's pooling, which has its own kernel. */
+  private boolean isPairWindow() {
+    return kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0;
   }
 
   // max: dx[argmax(window)] += dy; avg: dx[window] += dy / (KH * KW)
@@ -178,6 +164,15 @@ public final class Pool2d extends Layer {
       return;
     }
     int planes = inputs[0].dim(0) * channels;
+    if (pairRecorded) {
+      MemorySegment record = argmax.segment();
+      Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) ->
+          MaxPool2x2.backward(dy, dx, record, inH, inW, from, to));
+      return;
+    }
+    if (max && argmax == null) {
+      throw new IllegalStateException("max pooling backward before a training forward");
+    }
     float scale = 1f / (kernelH * kernelW);
     Parallel.get().forRange(planes, MIN_PLANES_PER_CHUNK, (chunk, from, to) -> {
       for (int p = from; p < to; p++) {
