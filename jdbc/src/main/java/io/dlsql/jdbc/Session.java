@@ -151,6 +151,10 @@ final class Session {
     String at = "line " + pos.getLineNum() + ", column " + pos.getColumnNum();
     head = head.replace(" at " + at + ".", "").replace(" at " + at, "");
     String word = leadingWord(sql, pos);
+    if (word != null && head.startsWith(NON_QUERY) && word.equalsIgnoreCase("PREDICT")) {
+      return "Syntax error at " + at + ": PREDICT is a table function; write SELECT * FROM"
+          + " PREDICT(MODEL m, TABLE t)";
+    }
     if (word != null && head.startsWith(NON_QUERY)) {
       // Calcite reads an unknown first word as an expression and complains about the
       // expression's context; what the user typed wrong is the statement keyword.
@@ -165,7 +169,7 @@ final class Session {
 
   /** The words a statement can start with, for the message about an unknown first word. */
   private static final String STATEMENT_KEYWORDS = "SELECT, VALUES, WITH, INSERT, CREATE, DROP,"
-      + " SHOW, DESCRIBE, SET, EXPLAIN, TRAIN, PREDICT, EVALUATE, COMPRESS or ANALYZE";
+      + " SHOW, DESCRIBE, SET, EXPLAIN, TRAIN, EVALUATE, COMPRESS or ANALYZE";
 
   /**
    * The word at {@code pos} when it is the first word of the statement (a bare identifier that
@@ -200,7 +204,7 @@ final class Session {
       case SqlDropTable n -> tables.drop(n);
       case SqlInsert n -> tables.insert(n, execution);
       case SqlShowTables n -> new Outcome.Rows(tables.show());
-      case SqlDescribeTable n -> new Outcome.Rows(tables.describe(n));
+      case SqlDescribeTable n -> new Outcome.Rows(describe(n));
       case SqlCreateModel n -> models.create(n, stripTerminator(sql));
       case SqlDropModel n -> models.drop(n);
       case SqlShowModels n -> new Outcome.Rows(models.show());
@@ -242,6 +246,15 @@ final class Session {
   }
 
   /** SQL text for Calcite from a (rewritten) tree: double-quoted identifiers keep their case. */
+  /** DESCRIBE name: the table of that name, else the model, as DESCRIBE MODEL would show it. */
+  private ResultRows describe(SqlDescribeTable describe) throws SQLException {
+    String name = TableStatements.simpleName(describe.getTable());
+    if (catalog().table(name).isEmpty() && catalog().model(name).isPresent()) {
+      return models.describe(new SqlDescribeModel(describe.getParserPosition(), describe.getTable()));
+    }
+    return tables.describe(describe);
+  }
+
   static String unparse(SqlNode node) {
     return node.toSqlString(CalciteSqlDialect.DEFAULT).getSql();
   }

@@ -210,7 +210,7 @@ final class TableStatements {
   ResultRows describe(SqlDescribeTable describe) {
     String name = simpleName(describe.getTable());
     TableInfo table = catalog().table(name)
-        .orElseThrow(() -> new UserException("table '" + name + "' does not exist"));
+        .orElseThrow(() -> new UserException("no table or model named '" + name + "'"));
     ResultRows.Builder rows = ResultRows.builder()
         .column("column_name", SqlTypeName.VARCHAR)
         .column("type", SqlTypeName.VARCHAR)
