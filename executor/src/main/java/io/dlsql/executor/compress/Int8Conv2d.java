@@ -28,7 +28,10 @@ import java.util.Arrays;
  *       sum is an integer of magnitude below {@code K * 127^2 < 2^24} when the reduction length
  *       {@code K = C/groups * KH * KW} is at most {@link Int8Gemm#EXACT_K}, so the fp32 sums are
  *       exact whatever the summation order: int8 arithmetic on the FMA units, which on this
- *       machine's Vector API are the fastest integer multiply-adders (see {@link Int8Gemm}).
+ *       machine's Vector API are the fastest integer multiply-adders (see {@link Int8Gemm}). With
+ *       implicit GEMM the quantization runs inside its padding pass and, without pooling, the
+ *       rescale (+ residual, ReLU) inside its store ({@link ImplicitGemmConv2d#forwardInt8}), so the
+ *       layer makes the same passes over memory as the fp32 convolution.
  *   <li>{@link Lowering#BYTES}: the input quantized to bytes, lowered by {@link Int8Im2col}
  *       (skipped for pointwise convolutions) and multiplied by {@link Int8Gemm} with int32 sums,
  *       one GEMM per group. Used for longer reductions, grouped convolutions, and whenever a GEMM
@@ -92,6 +95,8 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
   /** Weight codes as fp32, (OC, K) row-major for im2col + GEMM (null otherwise). */
   private final MemorySegment codesSegment;
   private final int imagesPerBlock;
+  /** The implicit GEMM's int8 prologue (quantize while padding) with the integer sums stored as they are. */
+  private final ImplicitGemmConv2d.Int8Io rawSums;
   private Int8Gemm.Variant variant = Int8Gemm.defaultVariant();
   private Workspace[] workspaces = new Workspace[0];
 
@@ -122,6 +127,7 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     }
     this.bias = bias == null ? new float[g.outChannels()] : bias.clone();
     this.inverseInputScale = 1f / inputScale;
+    this.rawSums = new ImplicitGemmConv2d.Int8Io(inverseInputScale, null, null, null, false);
     boolean nonNegative = true;
     for (float m : multipliers) {
       nonNegative &= m >= 0f;
@@ -169,7 +175,7 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
         long block = imagesPerBlock;
         long colBytes = g.isPointwise() ? 1 : (long) g.inChannels() * g.kernelH() * g.kernelW() * g.outPixels();
         grown[c] = new Workspace(
-            fp32CodesApplies ? floats(block * g.inputSize()) : floats(1),
+            fp32CodesApplies && !implicitGemm ? floats(block * g.inputSize()) : floats(1),
             arena.allocate(g.inputSize(), Long.BYTES),
             arena.allocate(colBytes, Long.BYTES),
             arena.allocate((long) g.outChannelsPerGroup() * g.outPixels() * Integer.BYTES, Long.BYTES),
@@ -216,6 +222,17 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     }
     MemorySegment residual = rs;
     Lowering lowering = lowering();
+    if (lowering == Lowering.FP32_CODES && implicitGemm && epilogue.pool() == null) {
+      // The whole layer in the implicit GEMM's passes, as the fp32 convolution runs: quantized while
+      // padded, rescaled (+ residual, ReLU) while stored; no block of sums in between.
+      ImplicitGemmConv2d.Int8Io io =
+          new ImplicitGemmConv2d.Int8Io(inverseInputScale, multipliers, bias, residual, epilogue.relu());
+      long inSize = g.inputSize();
+      long outSize = g.outputSize();
+      pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) ->
+          ImplicitGemmConv2d.forwardInt8(g, to - from, xs, from * inSize, packedCodes, io, ys, from * outSize));
+      return;
+    }
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       Workspace ws = workspaces[chunk];
       for (int first = from; first < to; first += imagesPerBlock) {
@@ -237,11 +254,11 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
   /** Integer sums of {@code count} images from {@code first}, as exact fp32 numbers, into {@code ws.sums}. */
   private void sumsAsFloatCodes(MemorySegment xs, int first, int count, Workspace ws) {
     long inSize = g.inputSize();
-    Int8Quantizer.quantizeToCodes(xs, first * inSize, ws.codes(), 0, count * inSize, inverseInputScale);
     if (implicitGemm) {
-      ImplicitGemmConv2d.forward(g, count, ws.codes(), 0, packedCodes, null, FusedActivation.IDENTITY,
+      ImplicitGemmConv2d.forwardInt8(g, count, xs, first * inSize, packedCodes, rawSums,
           ws.sums(), 0);
     } else {
+      Int8Quantizer.quantizeToCodes(xs, first * inSize, ws.codes(), 0, count * inSize, inverseInputScale);
       Im2colConv2d.forward(g, count, ws.codes(), 0, codesSegment, null, FusedActivation.IDENTITY, ws.gemm(),
           ws.sums(), 0);
     }

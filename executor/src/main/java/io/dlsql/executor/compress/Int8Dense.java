@@ -35,6 +35,12 @@ final class Int8Dense implements GraphExecutor.NodeKernel {
   private final float[] multipliers;
   private final float[] bias;
   private final float inverseInputScale;
+  /**
+   * Whether one fp32 GEMM over all features is exact: every partial sum of row u is bounded by
+   * {@code 127 * sum_f |code[u][f]|} whatever the order, and that bound is at most 2^24 for every
+   * row (trained weights: the codes average far below 127, so long layers usually qualify).
+   */
+  private final boolean oneExactBlock;
   private Int8Gemm.Variant variant = Int8Gemm.defaultVariant();
   private int capacity;
   private MemorySegment quantized;
@@ -68,6 +74,20 @@ final class Int8Dense implements GraphExecutor.NodeKernel {
     }
     this.bias = bias == null ? new float[units] : bias.clone();
     this.inverseInputScale = 1f / inputScale;
+    long largestRowSum = 0;
+    for (int u = 0; u < units; u++) {
+      long rowSum = 0;
+      for (int f = 0; f < features; f++) {
+        rowSum += Math.abs(w.codes()[u * features + f]);
+      }
+      largestRowSum = Math.max(largestRowSum, rowSum);
+    }
+    this.oneExactBlock = features <= Int8Gemm.EXACT_K || largestRowSum * Int8Gemm.MAX_MAGNITUDE <= Int8Gemm.EXACT_SUM;
+  }
+
+  /** Whether the fp32-codes lowering multiplies all features in one exact GEMM (tests check both cases). */
+  boolean oneExactBlock() {
+    return oneExactBlock;
   }
 
   void setVariant(Int8Gemm.Variant variant) {
@@ -109,7 +129,7 @@ final class Int8Dense implements GraphExecutor.NodeKernel {
 
   /** sums[rows x U] at {@code yAt} = codes[rows x F] at {@code xAt} * codesT, exactly, block by block. */
   private void multiplyCodes(int rows, long xAt, long yAt) {
-    if (features <= Int8Gemm.EXACT_K) {
+    if (oneExactBlock) {
       Gemm.sgemm(false, false, rows, units, features, 1f, codes, xAt, features, codesT, 0, units, 0f, sums, yAt,
           units);
       return;

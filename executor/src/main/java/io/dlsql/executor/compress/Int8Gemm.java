@@ -57,6 +57,9 @@ public final class Int8Gemm {
    */
   static final int EXACT_K = (1 << 24) / (MAX_MAGNITUDE * MAX_MAGNITUDE);
 
+  /** Largest magnitude up to which fp32 holds every integer: a bound on partial sums that keeps them exact. */
+  static final long EXACT_SUM = 1L << 24;
+
   private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
   private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();

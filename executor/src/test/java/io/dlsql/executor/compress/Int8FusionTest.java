@@ -173,9 +173,20 @@ class Int8FusionTest {
     return out;
   }
 
-  /** A dense layer longer than one exact fp32 block (F > EXACT_K), with its ReLU, against float64. */
+  /**
+   * A dense layer longer than one exact fp32 block (F > EXACT_K), with its ReLU, against float64:
+   * with uniform weights (codes too large for one exact GEMM: k-blocks added in int32), and with
+   * one large weight per unit and small others (codes small enough that one GEMM over all features
+   * is exact).
+   */
   @Test
   void int8DenseAcrossExactBlocksMatchesAFloat64Reference() {
+    for (boolean smallCodes : new boolean[] {false, true}) {
+      int8DenseMatchesAFloat64Reference(smallCodes);
+    }
+  }
+
+  private static void int8DenseMatchesAFloat64Reference(boolean smallCodes) {
     Rng rng = new Rng(9);
     int features = 2 * Int8Gemm.EXACT_K + 17;
     int units = 37;
@@ -183,7 +194,12 @@ class Int8FusionTest {
     float[] w = new float[units * features];
     float[] bias = new float[units];
     for (int i = 0; i < w.length; i++) {
-      w[i] = (float) rng.uniform(-1, 1);
+      w[i] = (float) rng.uniform(-1, 1) * (smallCodes ? 0.02f : 1f);
+    }
+    if (smallCodes) {
+      for (int u = 0; u < units; u++) {
+        w[u * features + u] = 1f; // the unit's scale: the others quantize to codes of at most 3
+      }
     }
     for (int i = 0; i < units; i++) {
       bias[i] = (float) rng.uniform(-0.5, 0.5);
@@ -193,6 +209,7 @@ class Int8FusionTest {
     try (Tensor x = Fixtures.randomInput(n, new int[] {features}, 10);
         Tensor y = Tensor.zeros(n, units);
         Int8Dense dense = new Int8Dense(features, q, bias, inputScale, true)) {
+      assertEquals(smallCodes, dense.oneExactBlock());
       float[] xs = x.toFloatArray();
       float[] first = null;
       for (Int8Gemm.Variant v : Int8Gemm.Variant.values()) {

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -272,6 +273,37 @@ public final class ImplicitGemmConv2d {
   public static void forward(
       ConvGeometry single, int count, MemorySegment x, long xOff, float[] packed, MemorySegment b,
       FusedActivation act, MemorySegment y, long yOff) {
+    forward(single, count, x, xOff, packed, b, act, null, y, yOff);
+  }
+
+  /**
+   * The prologue and epilogue of an int8 convolution computed on this kernel's fp32 units (the
+   * executor's compress package): the input is quantized while it is padded, {@code q =
+   * clamp(x * inverseInputScale, -127, 127)} rounded half up (the rounding of its {@code
+   * Int8Quantizer}), so the GEMM multiplies integer-valued floats, exactly while the reduction is
+   * short enough; each sum is then rescaled as {@code fma(acc, multiplier[o], bias[o])}, plus the
+   * residual (same shape and offsets as y) when not null, then ReLU when asked. With null
+   * multipliers the integer sums are stored as they are (bias, residual and ReLU must be absent).
+   */
+  public record Int8Io(float inverseInputScale, float[] multipliers, float[] bias, MemorySegment residual,
+      boolean relu) {
+    public Int8Io {
+      if (multipliers == null && (bias != null || residual != null || relu)) {
+        throw new IllegalArgumentException("an int8 epilogue without multipliers stores the raw sums");
+      }
+    }
+  }
+
+  // y (count, OC, OH, OW) = act(fma(conv(q(x), w), m, b) [+ r]) with q, m, b, r from io; packed holds integer-valued weights.
+  public static void forwardInt8(
+      ConvGeometry single, int count, MemorySegment x, long xOff, float[] packed, Int8Io io, MemorySegment y,
+      long yOff) {
+    forward(single, count, x, xOff, packed, null, FusedActivation.IDENTITY, io, y, yOff);
+  }
+
+  private static void forward(
+      ConvGeometry single, int count, MemorySegment x, long xOff, float[] packed, MemorySegment b,
+      FusedActivation act, Int8Io io, MemorySegment y, long yOff) {
     int stack = stack(single);
     ConvGeometry g = stacked(single, stack);
     Padded p = Padded.of(g);
@@ -284,13 +316,23 @@ public final class ImplicitGemmConv2d {
       // A short last stack leaves earlier images in the other slots; their rows are dropped.
       int images = Math.min(stack, count - first);
       for (int i = 0; i < images; i++) {
-        pad(g.inChannels(), single.inHeight(), g.inWidth(), g.padTop(), p, x,
-            xOff + (first + i) * single.inputSize(), null, 0, FusedActivation.IDENTITY, xpad, i * rowStep);
+        long at = xOff + (first + i) * single.inputSize();
+        if (io == null) {
+          pad(g.inChannels(), single.inHeight(), g.inWidth(), g.padTop(), p, x, at, null, 0, FusedActivation.IDENTITY,
+              xpad, i * rowStep);
+        } else {
+          padQuantized(g.inChannels(), single.inHeight(), g.inWidth(), g.padTop(), p, x, at, io.inverseInputScale(),
+              xpad, i * rowStep);
+        }
       }
       gemm(paddedRows(g.outChannels()), g.colRows(), p, packed, xpad, 0, grid);
       for (int i = 0; i < images; i++) {
-        store(g.outChannels(), single.outHeight(), g.outWidth(), p, grid, i * rowStep, b, act, y,
-            yOff + (first + i) * single.outputSize());
+        long at = yOff + (first + i) * single.outputSize();
+        if (io == null || io.multipliers() == null) {
+          store(g.outChannels(), single.outHeight(), g.outWidth(), p, grid, i * rowStep, b, act, y, at);
+        } else {
+          storeRescaled(g.outChannels(), single.outHeight(), g.outWidth(), p, grid, i * rowStep, io, y, at);
+        }
       }
     }
   }
@@ -425,6 +467,47 @@ public final class ImplicitGemmConv2d {
         }
       }
     }
+  }
+
+  /** Largest int8 code magnitude, and the offset that makes clamped values positive so truncation is floor. */
+  private static final float INT8_MAX = 127f;
+  private static final float INT8_ROUNDING_OFFSET = INT8_MAX + 0.5f;
+
+  /** {@link #pad} of the input's int8 codes as floats: {@code floor(clamp(x * inverse, -127, 127) + 0.5)}. */
+  private static void padQuantized(
+      int channels, int h, int w, int padTop, Padded p, MemorySegment src, long srcOff, float inverse, float[] dst,
+      int dstOff) {
+    boolean vector = KernelSwitch.vector();
+    long limit = src.byteSize() / Float.BYTES;
+    for (int c = 0; c < channels; c++) {
+      for (int ih = 0; ih < h; ih++) {
+        long from = srcOff + ((long) c * h + ih) * w;
+        int to = dstOff + c * p.planeFloats() + p.lead() + (ih + padTop) * p.rowStride();
+        int j = 0;
+        if (vector) {
+          for (; j + V <= w; j += V) {
+            code(FloatVector.fromMemorySegment(SPECIES, src, (from + j) * Float.BYTES, ORDER), inverse)
+                .intoArray(dst, to + j);
+          }
+          if (j < w && from + j + V <= limit) {
+            VectorMask<Float> m = SPECIES.indexInRange(j, w);
+            code(FloatVector.fromMemorySegment(SPECIES, src, (from + j) * Float.BYTES, ORDER, m), inverse)
+                .intoArray(dst, to + j, m);
+            j = w;
+          }
+        }
+        for (; j < w; j++) {
+          float v = Math.min(Math.max(src.getAtIndex(F32, from + j) * inverse, -INT8_MAX), INT8_MAX);
+          dst[to + j] = (int) (v + INT8_ROUNDING_OFFSET) - (int) INT8_MAX;
+        }
+      }
+    }
+  }
+
+  private static FloatVector code(FloatVector x, float inverse) {
+    FloatVector v = x.mul(inverse).max(-INT8_MAX).min(INT8_MAX).add(INT8_ROUNDING_OFFSET);
+    return ((IntVector) v.convert(VectorOperators.F2I, 0)).sub((int) INT8_MAX).convert(VectorOperators.I2F, 0)
+        .reinterpretAsFloats();
   }
 
   /**
@@ -595,6 +678,52 @@ public final class ImplicitGemmConv2d {
         }
         for (; j < ow; j++) {
           out.setAtIndex(F32, to + j, act.apply(grid[from + j] + bias));
+        }
+      }
+    }
+  }
+
+  /** {@link #store} with the int8 epilogue of {@code io}: {@code act(fma(acc, m[o], b[o]) [+ r])}. */
+  private static void storeRescaled(
+      int channels, int oh, int ow, Padded p, float[] grid, int gridOff, Int8Io io, MemorySegment out, long outOff) {
+    boolean vector = KernelSwitch.vector();
+    boolean relu = io.relu();
+    MemorySegment res = io.residual();
+    long limit = out.byteSize() / Float.BYTES;
+    int ld = p.paddedColumns();
+    for (int o = 0; o < channels; o++) {
+      float m = io.multipliers()[o];
+      float bias = io.bias() == null ? 0f : io.bias()[o];
+      FloatVector mv = FloatVector.broadcast(SPECIES, m);
+      FloatVector bv = FloatVector.broadcast(SPECIES, bias);
+      for (int r = 0; r < oh; r++) {
+        int from = gridOff + o * ld + r * p.rowStride();
+        long to = outOff + ((long) o * oh + r) * ow;
+        int j = 0;
+        if (vector) {
+          for (; j + V <= ow; j += V) {
+            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j).fma(mv, bv);
+            if (res != null) {
+              v = v.add(FloatVector.fromMemorySegment(SPECIES, res, (to + j) * Float.BYTES, ORDER));
+            }
+            (relu ? v.max(0f) : v).intoMemorySegment(out, (to + j) * Float.BYTES, ORDER);
+          }
+          if (j < ow && to + j + V <= limit && (res == null || to + j + V <= res.byteSize() / Float.BYTES)) {
+            VectorMask<Float> mask = SPECIES.indexInRange(j, ow);
+            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j).fma(mv, bv);
+            if (res != null) {
+              v = v.add(FloatVector.fromMemorySegment(SPECIES, res, (to + j) * Float.BYTES, ORDER, mask));
+            }
+            (relu ? v.max(0f) : v).intoMemorySegment(out, (to + j) * Float.BYTES, ORDER, mask);
+            j = ow;
+          }
+        }
+        for (; j < ow; j++) {
+          float v = Math.fma(grid[from + j], m, bias);
+          if (res != null) {
+            v += res.getAtIndex(F32, to + j);
+          }
+          out.setAtIndex(F32, to + j, relu ? Math.max(v, 0f) : v);
         }
       }
     }
