@@ -1,10 +1,9 @@
 package io.dlsql.executor.layer;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.blocked.BlockedDropout;
 import io.dlsql.executor.kernel.blocked.ChannelTiling;
+import io.dlsql.executor.kernel.elementwise.DropoutKernel;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.Layout;
@@ -63,13 +62,8 @@ public final class Dropout extends Layer {
     long batchSeed = seed;
     Parallel.get().forRange(output.dim(0), 1, (chunk, from, to) -> {
       for (int s = from; s < to; s++) {
-        Rng rng = Rng.derive(batchSeed, s);
-        long base = (long) s * per;
-        for (int i = 0; i < per; i++) {
-          float k = rng.nextFloat() < p ? 0f : keep;
-          m.setAtIndex(F32, base + i, k);
-          y.setAtIndex(F32, base + i, x.getAtIndex(F32, base + i) * k);
-        }
+        // The stream of Rng.derive(batchSeed, s).
+        DropoutKernel.forward(Rng.mix(batchSeed, s), p, keep, x, y, m, (long) s * per, per);
       }
     });
   }

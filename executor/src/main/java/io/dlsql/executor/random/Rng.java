@@ -7,7 +7,11 @@ package io.dlsql.executor.random;
  * do not depend on thread timing and a resumed run replays exactly what an uninterrupted one does.
  */
 public final class Rng {
-  private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
+  /** The step between states: state n (n = 1, 2, ...) of {@code new Rng(seed)} is {@code seed + n * GOLDEN_GAMMA}. */
+  public static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
+  /** The finalizer's two multipliers (shifts 30, 27, 31), for vector kernels that draw the same values. */
+  public static final long MIX_MULTIPLIER_1 = 0xBF58476D1CE4E5B9L;
+  public static final long MIX_MULTIPLIER_2 = 0x94D049BB133111EBL;
   private static final double FLOAT_UNIT = 0x1.0p-24;
   private static final double DOUBLE_UNIT = 0x1.0p-53;
 
@@ -31,9 +35,13 @@ public final class Rng {
     return h;
   }
 
-  private static long finalizer(long z) {
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+  /**
+   * SplitMix64's output function. {@link #nextLong} returns {@code finalizer(seed + n * GOLDEN_GAMMA)}
+   * for its n-th call, so any draw of a stream can be computed without the ones before it.
+   */
+  public static long finalizer(long z) {
+    z = (z ^ (z >>> 30)) * MIX_MULTIPLIER_1;
+    z = (z ^ (z >>> 27)) * MIX_MULTIPLIER_2;
     return z ^ (z >>> 31);
   }
 

@@ -88,7 +88,7 @@ class NetworkFusionTest {
         Network plain = Network.build(spec, 9);
         Tensor x = input(spec.inputShape(), 10)) {
       disableFusion(plain);
-      fused.setBatchNormFolding(true);
+      assertTrue(fused.choice("conv1").foldBatchNorm(), "evaluation folds batchnorm by default");
       // Give the running statistics non-trivial values: a few training forwards.
       for (int i = 0; i < 3; i++) {
         fused.forward(x, true);
