@@ -1,15 +1,11 @@
 package io.dlsql.parser;
 
-import java.util.List;
-import org.apache.calcite.sql.SqlCall;
 import org.apache.calcite.sql.SqlKind;
-import org.apache.calcite.sql.SqlNode;
 import org.apache.calcite.sql.SqlOperator;
-import org.apache.calcite.sql.SqlWriter;
 import org.apache.calcite.sql.parser.SqlParserPos;
 
 /** {@code SHOW TABLES}: one row per table in the catalog. */
-public final class SqlShowTables extends SqlCall {
+public final class SqlShowTables extends SqlShowObjects {
   static final SqlOperator OPERATOR =
       new DlsqlOperator("SHOW TABLES", SqlKind.OTHER, (pos, operands) -> new SqlShowTables(pos));
 
@@ -20,15 +16,5 @@ public final class SqlShowTables extends SqlCall {
   @Override
   public SqlOperator getOperator() {
     return OPERATOR;
-  }
-
-  @Override
-  public List<SqlNode> getOperandList() {
-    return List.of();
-  }
-
-  @Override
-  public void unparse(SqlWriter writer, int leftPrec, int rightPrec) {
-    writer.keyword("SHOW TABLES");
   }
 }
