@@ -773,7 +773,19 @@ public final class ImplicitGemmConv2d {
     dw.setAtIndex(F32, at, accumulate ? dw.getAtIndex(F32, at) + value : value);
   }
 
-  /** Sums of four dz rows (from {@code dzOff}, {@code ldz} apart) times four xpad runs, into {@code out[4*i + t]}. */
+  /**
+   * Sums of four dz rows (from {@code dzOff}, {@code ldz} apart) times four xpad runs, into {@code
+   * out[4*i + t]}.
+   *
+   * <p>One flat loop over the group's {@code images * columns} positions, not a loop over images
+   * around a loop over columns: with the sixteen accumulators carried through two nested loops,
+   * C2 sometimes (depending on the profile when it compiles) failed to merge the vector boxes
+   * through the outer loop's phis and allocated a boxed vector for every FMA, which made the
+   * whole backward pass 5-7x slower in about half of all JVM runs. With a single loop the
+   * accumulators are plain loop phis, as in the forward tile, and stay in registers. dz rows of
+   * one group are contiguous across images ({@code columns} apart); the xpad run jumps to the
+   * next image after every {@code columns} floats.
+   */
   private static void dot4x4(
       int images, int columns, int imageFloats, float[] dz, int dzOff, int ldz, float[] xpad,
       int x0, int x1, int x2, int x3, float[] lanes, float[] out) {
@@ -785,22 +797,28 @@ public final class ImplicitGemmConv2d {
     FloatVector s22 = FloatVector.zero(SPECIES); FloatVector s23 = FloatVector.zero(SPECIES);
     FloatVector s30 = FloatVector.zero(SPECIES); FloatVector s31 = FloatVector.zero(SPECIES);
     FloatVector s32 = FloatVector.zero(SPECIES); FloatVector s33 = FloatVector.zero(SPECIES);
-    for (int img = 0; img < images; img++) {
-      int d = dzOff + img * columns;
-      int xb = img * imageFloats;
-      for (int j = 0; j < columns; j += V) {
-        FloatVector a0 = FloatVector.fromArray(SPECIES, dz, d + j);
-        FloatVector a1 = FloatVector.fromArray(SPECIES, dz, d + ldz + j);
-        FloatVector a2 = FloatVector.fromArray(SPECIES, dz, d + 2 * ldz + j);
-        FloatVector a3 = FloatVector.fromArray(SPECIES, dz, d + 3 * ldz + j);
-        FloatVector b0 = FloatVector.fromArray(SPECIES, xpad, xb + x0 + j);
-        s00 = a0.fma(b0, s00); s10 = a1.fma(b0, s10); s20 = a2.fma(b0, s20); s30 = a3.fma(b0, s30);
-        FloatVector b1 = FloatVector.fromArray(SPECIES, xpad, xb + x1 + j);
-        s01 = a0.fma(b1, s01); s11 = a1.fma(b1, s11); s21 = a2.fma(b1, s21); s31 = a3.fma(b1, s31);
-        FloatVector b2 = FloatVector.fromArray(SPECIES, xpad, xb + x2 + j);
-        s02 = a0.fma(b2, s02); s12 = a1.fma(b2, s12); s22 = a2.fma(b2, s22); s32 = a3.fma(b2, s32);
-        FloatVector b3 = FloatVector.fromArray(SPECIES, xpad, xb + x3 + j);
-        s03 = a0.fma(b3, s03); s13 = a1.fma(b3, s13); s23 = a2.fma(b3, s23); s33 = a3.fma(b3, s33);
+    int end = dzOff + images * columns;
+    int imageJump = imageFloats - columns;
+    int j = 0;
+    int xb = 0;
+    for (int d = dzOff; d < end; d += V) {
+      FloatVector a0 = FloatVector.fromArray(SPECIES, dz, d);
+      FloatVector a1 = FloatVector.fromArray(SPECIES, dz, d + ldz);
+      FloatVector a2 = FloatVector.fromArray(SPECIES, dz, d + 2 * ldz);
+      FloatVector a3 = FloatVector.fromArray(SPECIES, dz, d + 3 * ldz);
+      FloatVector b0 = FloatVector.fromArray(SPECIES, xpad, xb + x0);
+      s00 = a0.fma(b0, s00); s10 = a1.fma(b0, s10); s20 = a2.fma(b0, s20); s30 = a3.fma(b0, s30);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, xpad, xb + x1);
+      s01 = a0.fma(b1, s01); s11 = a1.fma(b1, s11); s21 = a2.fma(b1, s21); s31 = a3.fma(b1, s31);
+      FloatVector b2 = FloatVector.fromArray(SPECIES, xpad, xb + x2);
+      s02 = a0.fma(b2, s02); s12 = a1.fma(b2, s12); s22 = a2.fma(b2, s22); s32 = a3.fma(b2, s32);
+      FloatVector b3 = FloatVector.fromArray(SPECIES, xpad, xb + x3);
+      s03 = a0.fma(b3, s03); s13 = a1.fma(b3, s13); s23 = a2.fma(b3, s23); s33 = a3.fma(b3, s33);
+      xb += V;
+      j += V;
+      if (j == columns) {
+        j = 0;
+        xb += imageJump;
       }
     }
     out[0] = sumLanes(s00, lanes); out[1] = sumLanes(s01, lanes);
@@ -813,17 +831,26 @@ public final class ImplicitGemmConv2d {
     out[14] = sumLanes(s32, lanes); out[15] = sumLanes(s33, lanes);
   }
 
-  /** One dz row times one xpad run over the group; the scalar twin (in double) when {@code vector} is off. */
+  /**
+   * One dz row times one xpad run over the group (one flat loop, as {@link #dot4x4} and for the
+   * same reason); the scalar twin (in double) when {@code vector} is off.
+   */
   private static float dot(
       int images, int columns, int imageFloats, float[] dz, int dzOff, float[] xpad, int xOff,
       float[] lanes, boolean vector) {
     if (vector) {
       FloatVector s = FloatVector.zero(SPECIES);
-      for (int img = 0; img < images; img++) {
-        int d = dzOff + img * columns;
-        int xb = img * imageFloats + xOff;
-        for (int j = 0; j < columns; j += V) {
-          s = FloatVector.fromArray(SPECIES, dz, d + j).fma(FloatVector.fromArray(SPECIES, xpad, xb + j), s);
+      int end = dzOff + images * columns;
+      int imageJump = imageFloats - columns;
+      int j = 0;
+      int xb = xOff;
+      for (int d = dzOff; d < end; d += V) {
+        s = FloatVector.fromArray(SPECIES, dz, d).fma(FloatVector.fromArray(SPECIES, xpad, xb), s);
+        xb += V;
+        j += V;
+        if (j == columns) {
+          j = 0;
+          xb += imageJump;
         }
       }
       return sumLanes(s, lanes);
