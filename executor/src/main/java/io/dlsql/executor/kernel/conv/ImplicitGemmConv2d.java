@@ -732,7 +732,9 @@ public final class ImplicitGemmConv2d {
   /**
    * dW[o][k] (+)= sum over {@code images} images and {@code columns} grid columns of dz[o][j] *
    * xpad[image * imageFloats + offsets[k] + j]: 4 x 4 register blocks of lane-wise partial sums,
-   * lanes added in lane order at the end, so the result does not depend on JIT state.
+   * lanes added in lane order at the end, so the result does not depend on JIT state. A last
+   * block of fewer than four channels or taps repeats its last row or tap (computed and
+   * dropped), so one kernel covers every shape; the scalar twin sums in double.
    */
   private static void weightGradient(
       ConvGeometry g, Padded p, int images, int imageFloats, float[] dz, int ldz, int columns,
@@ -740,31 +742,29 @@ public final class ImplicitGemmConv2d {
     int oc = g.outChannels();
     int r = g.colRows();
     int[] offsets = p.offsets();
-    boolean vector = KernelSwitch.vector();
+    if (!KernelSwitch.vector()) {
+      for (int o = 0; o < oc; o++) {
+        for (int k = 0; k < r; k++) {
+          add(dw, (long) o * r + k, dotScalar(images, columns, imageFloats, dz, o * ldz, xpad, offsets[k]),
+              accumulate);
+        }
+      }
+      return;
+    }
     float[] sums = Workspace.current().sums();
-    int o = 0;
-    for (; o + DOT_BLOCK <= oc && vector; o += DOT_BLOCK) {
-      int k = 0;
-      for (; k + DOT_BLOCK <= r; k += DOT_BLOCK) {
-        dot4x4(images, columns, imageFloats, dz, o * ldz, ldz, xpad, offsets[k], offsets[k + 1],
-            offsets[k + 2], offsets[k + 3], lanes, sums);
-        for (int i = 0; i < DOT_BLOCK; i++) {
-          for (int t = 0; t < DOT_BLOCK; t++) {
+    for (int o = 0; o < oc; o += DOT_BLOCK) {
+      int rows = Math.min(DOT_BLOCK, oc - o);
+      for (int k = 0; k < r; k += DOT_BLOCK) {
+        int taps = Math.min(DOT_BLOCK, r - k);
+        dot4x4(images, columns, imageFloats, dz, o * ldz, ldz * Math.min(1, rows - 1),
+            ldz * Math.min(2, rows - 1), ldz * Math.min(3, rows - 1), xpad, offsets[k],
+            offsets[k + Math.min(1, taps - 1)], offsets[k + Math.min(2, taps - 1)],
+            offsets[k + Math.min(3, taps - 1)], lanes, sums);
+        for (int i = 0; i < rows; i++) {
+          for (int t = 0; t < taps; t++) {
             add(dw, (long) (o + i) * r + k + t, sums[i * DOT_BLOCK + t], accumulate);
           }
         }
-      }
-      for (; k < r; k++) {
-        for (int i = 0; i < DOT_BLOCK; i++) {
-          add(dw, (long) (o + i) * r + k,
-              dot(images, columns, imageFloats, dz, (o + i) * ldz, xpad, offsets[k], lanes, true), accumulate);
-        }
-      }
-    }
-    for (; o < oc; o++) {
-      for (int k = 0; k < r; k++) {
-        add(dw, (long) o * r + k, dot(images, columns, imageFloats, dz, o * ldz, xpad, offsets[k], lanes, vector),
-            accumulate);
       }
     }
   }
@@ -774,8 +774,8 @@ public final class ImplicitGemmConv2d {
   }
 
   /**
-   * Sums of four dz rows (from {@code dzOff}, {@code ldz} apart) times four xpad runs, into {@code
-   * out[4*i + t]}.
+   * Sums of four dz rows (at {@code dzOff}, {@code dzOff + row1}, {@code + row2}, {@code +
+   * row3}) times four xpad runs, into {@code out[4*i + t]}.
    *
    * <p>One flat loop over the group's {@code images * columns} positions, not a loop over images
    * around a loop over columns: with the sixteen accumulators carried through two nested loops,
@@ -787,8 +787,8 @@ public final class ImplicitGemmConv2d {
    * next image after every {@code columns} floats.
    */
   private static void dot4x4(
-      int images, int columns, int imageFloats, float[] dz, int dzOff, int ldz, float[] xpad,
-      int x0, int x1, int x2, int x3, float[] lanes, float[] out) {
+      int images, int columns, int imageFloats, float[] dz, int dzOff, int row1, int row2, int row3,
+      float[] xpad, int x0, int x1, int x2, int x3, float[] lanes, float[] out) {
     FloatVector s00 = FloatVector.zero(SPECIES); FloatVector s01 = FloatVector.zero(SPECIES);
     FloatVector s02 = FloatVector.zero(SPECIES); FloatVector s03 = FloatVector.zero(SPECIES);
     FloatVector s10 = FloatVector.zero(SPECIES); FloatVector s11 = FloatVector.zero(SPECIES);
@@ -803,9 +803,9 @@ public final class ImplicitGemmConv2d {
     int xb = 0;
     for (int d = dzOff; d < end; d += V) {
       FloatVector a0 = FloatVector.fromArray(SPECIES, dz, d);
-      FloatVector a1 = FloatVector.fromArray(SPECIES, dz, d + ldz);
-      FloatVector a2 = FloatVector.fromArray(SPECIES, dz, d + 2 * ldz);
-      FloatVector a3 = FloatVector.fromArray(SPECIES, dz, d + 3 * ldz);
+      FloatVector a1 = FloatVector.fromArray(SPECIES, dz, d + row1);
+      FloatVector a2 = FloatVector.fromArray(SPECIES, dz, d + row2);
+      FloatVector a3 = FloatVector.fromArray(SPECIES, dz, d + row3);
       FloatVector b0 = FloatVector.fromArray(SPECIES, xpad, xb + x0);
       s00 = a0.fma(b0, s00); s10 = a1.fma(b0, s10); s20 = a2.fma(b0, s20); s30 = a3.fma(b0, s30);
       FloatVector b1 = FloatVector.fromArray(SPECIES, xpad, xb + x1);
@@ -831,31 +831,9 @@ public final class ImplicitGemmConv2d {
     out[14] = sumLanes(s32, lanes); out[15] = sumLanes(s33, lanes);
   }
 
-  /**
-   * One dz row times one xpad run over the group (one flat loop, as {@link #dot4x4} and for the
-   * same reason); the scalar twin (in double) when {@code vector} is off.
-   */
-  private static float dot(
-      int images, int columns, int imageFloats, float[] dz, int dzOff, float[] xpad, int xOff,
-      float[] lanes, boolean vector) {
-    if (vector) {
-      FloatVector s = FloatVector.zero(SPECIES);
-      int end = dzOff + images * columns;
-      int imageJump = imageFloats - columns;
-      int j = 0;
-      int xb = xOff;
-      for (int d = dzOff; d < end; d += V) {
-        s = FloatVector.fromArray(SPECIES, dz, d).fma(FloatVector.fromArray(SPECIES, xpad, xb), s);
-        xb += V;
-        j += V;
-        if (j == columns) {
-          j = 0;
-          xb += imageJump;
-        }
-      }
-      return sumLanes(s, lanes);
-    }
-    // In double, as the reference GEMM sums.
+  /** One dz row times one xpad run over the group, in double as the reference GEMM sums (Vector API off). */
+  private static float dotScalar(
+      int images, int columns, int imageFloats, float[] dz, int dzOff, float[] xpad, int xOff) {
     double s = 0;
     for (int img = 0; img < images; img++) {
       int d = dzOff + img * columns;
