@@ -3,7 +3,6 @@ import io.dlsql.catalog.ModelInfo;
 import io.dlsql.catalog.NDArray;
 import io.dlsql.catalog.WeightSet;
 import io.dlsql.catalog.source.IdxDataset;
-import io.dlsql.catalog.source.IdxReader;
 import io.dlsql.executor.compress.Calibration;
 import io.dlsql.executor.compress.InferenceModel;
 import io.dlsql.executor.compress.QuantizedNetwork;
@@ -42,21 +41,18 @@ import java.util.Set;
  * {@code java <flags> -cp <executor+catalog cp> bench/compress/CompressBench.java --data DIR}.
  */
 public final class CompressBench {
-  private static final String DATA = "/usr/share/datasets/fashion-mnist/";
   private static final int CALIBRATION_IMAGES = 512;
   private static final int BATCH = 256;
 
   public static void main(String[] args) {
-    Map<String, String> a = parse(args);
+    Map<String, String> a = BenchData.parse(args);
     Path dir = Path.of(a.getOrDefault("data", "/tmp/cmp-data"));
     int rounds = Integer.parseInt(a.getOrDefault("rounds", "5"));
     int batches = Integer.parseInt(a.getOrDefault("batches", "4"));
     int sparseRepeats = Integer.parseInt(a.getOrDefault("sparse-repeats", "7"));
     Parallel.setThreads(1);
-    IdxDataset train = IdxReader.read(Path.of(DATA + "train-images-idx3-ubyte.gz"),
-        Path.of(DATA + "train-labels-idx1-ubyte.gz"));
-    IdxDataset test = IdxReader.read(Path.of(DATA + "t10k-images-idx3-ubyte.gz"),
-        Path.of(DATA + "t10k-labels-idx1-ubyte.gz"));
+    IdxDataset train = BenchData.train();
+    IdxDataset test = BenchData.test();
     LinkedHashMap<String, float[]> dense;
     LinkedHashMap<String, float[]> pruned;
     LinkedHashMap<String, float[]> channels;
@@ -81,7 +77,7 @@ public final class CompressBench {
         .map(e -> e.getKey() + Arrays.toString(e.getValue())).toList());
 
     try (Arena arena = Arena.ofShared(); Tensor x = Tensor.zeros(BATCH * batches, 1, 28, 28)) {
-      load(test, x);
+      BenchData.load(test, x);
       // Per layer: CSR against dense on the pruned weights (what COMPRESS measured to choose).
       for (int r = 0; r < 3; r++) {
         for (SparseNetwork.LayerTiming t : SparseNetwork.measure(spec, pruned, BATCH, sparseRepeats)) {
@@ -92,7 +88,7 @@ public final class CompressBench {
       Network fp32 = network(spec, dense);
       Network c50 = network(small, channels);
       Network p90Dense = network(spec, pruned);
-      InMemoryDataset calibration = images(arena, train, CALIBRATION_IMAGES);
+      InMemoryDataset calibration = BenchData.images(arena, train, CALIBRATION_IMAGES);
       List<Variant> variants = List.of(
           new Variant("int8", QuantizedNetwork.quantize(spec, dense, calibration, Calibration.Options.defaults())),
           new Variant("p90 (chosen kernels)", SparseNetwork.open(spec, pruned, sparseLayers)),
@@ -121,7 +117,7 @@ public final class CompressBench {
           }
           System.out.printf(Locale.ROOT,
               "%-22s fp32 %7.1f images/s, variant %7.1f images/s, median ratio %.3f (rounds %s)%n", v.name(),
-              median(baseRates), median(rates), median(ratios), Arrays.toString(round(ratios)));
+              BenchData.median(baseRates), BenchData.median(rates), BenchData.median(ratios), Arrays.toString(round(ratios)));
         }
       } finally {
         for (Variant v : variants) {
@@ -181,52 +177,7 @@ public final class CompressBench {
     return TensorArchive.decode(only.bytes());
   }
 
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
-  }
-
   private static double[] round(double[] v) {
     return Arrays.stream(v).map(d -> Math.round(d * 1000) / 1000.0).toArray();
-  }
-
-  private static InMemoryDataset images(Arena arena, IdxDataset d, int n) {
-    int pixels = d.imageRows() * d.imageCols();
-    MemorySegment values = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * pixels);
-    for (int i = 0; i < n; i++) {
-      byte[] img = d.image(i);
-      for (int p = 0; p < pixels; p++) {
-        values.setAtIndex(ValueLayout.JAVA_FLOAT, (long) i * pixels + p, (img[p] & 0xFF) / 255f);
-      }
-    }
-    return InMemoryDataset.ofFloat32(values, n, new int[] {1, d.imageRows(), d.imageCols()}, null);
-  }
-
-  private static void load(IdxDataset d, Tensor dest) {
-    MemorySegment out = dest.segment();
-    int pixels = d.imageRows() * d.imageCols();
-    for (int k = 0; k < dest.dim(0); k++) {
-      byte[] img = d.image(k);
-      for (int p = 0; p < pixels; p++) {
-        out.setAtIndex(Tensor.F32, (long) k * pixels + p, (img[p] & 0xFF) / 255f);
-      }
-    }
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> out = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--")) {
-        throw new IllegalArgumentException("unexpected argument " + args[i]);
-      }
-      String key = args[i].substring(2);
-      if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-        out.put(key, args[++i]);
-      } else {
-        out.put(key, "true");
-      }
-    }
-    return out;
   }
 }

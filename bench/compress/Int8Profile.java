@@ -1,5 +1,4 @@
 import io.dlsql.catalog.source.IdxDataset;
-import io.dlsql.catalog.source.IdxReader;
 import io.dlsql.executor.arch.Architectures;
 import io.dlsql.executor.compress.Calibration;
 import io.dlsql.executor.compress.Int8Gemm;
@@ -31,17 +30,18 @@ import java.util.Map;
  * a shared machine do not count) or in wall time with {@code --threads 2}. Prints per round the
  * images/s of both and their ratio, then the median per-layer milliseconds per batch. The int8
  * model is calibrated on the first 512 training images; the weights are the network's seeded
- * initialisation, or with {@code --data DIR} the trained convnet bench/compress/convnet.sql
- * stored there. Per-layer clocks cost time of their own (the thread CPU clock about 13 ms per
+ * initialisation, or with {@code --data DIR} the trained model of that name stored there (the
+ * convnet of bench/compress/convnet.sql, or the resnet20 of bench/compress/resnet20-train.sql).
+ * The last line is {@code speedup int8-<model> <median ratio>}; {@code --quiet} prints only the
+ * summary lines. Per-layer clocks cost time of their own (the thread CPU clock about 13 ms per
  * batch over fp32's 11 layers): take the overall ratio from a run with {@code --wall-layers}.
  * Run: {@code java <flags> -cp <executor cp> bench/compress/Int8Profile.java --model convnet}.
  */
 public final class Int8Profile {
-  private static final String DATA = "/usr/share/datasets/fashion-mnist/";
   private static final int CALIBRATION_IMAGES = 512;
 
   public static void main(String[] args) {
-    Map<String, String> a = parse(args);
+    Map<String, String> a = BenchData.parse(args);
     String model = a.getOrDefault("model", "convnet");
     int threads = Integer.parseInt(a.getOrDefault("threads", "1"));
     int batch = Integer.parseInt(a.getOrDefault("batch", "256"));
@@ -51,21 +51,20 @@ public final class Int8Profile {
     Parallel.setThreads(threads);
     ThreadMXBean bean = ManagementFactory.getThreadMXBean();
 
-    IdxDataset train = IdxReader.read(Path.of(DATA + "train-images-idx3-ubyte.gz"),
-        Path.of(DATA + "train-labels-idx1-ubyte.gz"));
-    IdxDataset test = IdxReader.read(Path.of(DATA + "t10k-images-idx3-ubyte.gz"),
-        Path.of(DATA + "t10k-labels-idx1-ubyte.gz"));
+    IdxDataset train = BenchData.train();
+    IdxDataset test = BenchData.test();
     LinkedHashMap<String, float[]> stored = null;
     if (a.containsKey("data")) {
-      // The trained convnet of bench/compress/convnet.sql, with its SQL layer names.
+      // The trained model stored by the SQL scripts, with its SQL layer names.
       try (io.dlsql.catalog.Catalog catalog = io.dlsql.catalog.Catalog.open(Path.of(a.get("data")))) {
         stored = new LinkedHashMap<>();
         LinkedHashMap<String, float[]> into = stored;
         catalog.loadWeights(model).arrays().forEach((k, v) -> into.put(k, v.floats()));
       }
     }
-    NetworkSpec spec = stored != null ? sqlConvnet() : switch (model) {
-      case "convnet" -> Architectures.build("convnet", Map.of(), new int[] {1, 28, 28}, 10);
+    boolean quiet = a.containsKey("quiet");
+    NetworkSpec spec = switch (model) {
+      case "convnet" -> stored != null ? sqlConvnet() : Architectures.build("convnet", Map.of(), new int[] {1, 28, 28}, 10);
       case "resnet20" -> Architectures.build("resnet", Map.of("depth", 20), new int[] {1, 28, 28}, 10);
       default -> throw new IllegalArgumentException("unknown model " + model);
     };
@@ -77,8 +76,8 @@ public final class Int8Profile {
         net.loadStateDict(stored);
       }
       LinkedHashMap<String, float[]> w = net.stateDict();
-      InMemoryDataset calibration = images(arena, train, CALIBRATION_IMAGES);
-      load(test, x);
+      InMemoryDataset calibration = BenchData.images(arena, train, CALIBRATION_IMAGES);
+      BenchData.load(test, x);
       int[] labels = new int[batch * batches];
       for (int i = 0; i < labels.length; i++) {
         labels[i] = test.label(i);
@@ -118,18 +117,26 @@ public final class Int8Profile {
               int8Rates[r] = rate;
               int8Layers.add(q.nodeTimes().stream().mapToDouble(t -> t.nanos() / 1e6 / batches).toArray());
             }
-            System.out.printf(Locale.ROOT, "round %d %s: %.1f images/s (%s), accuracy on these images %.4f%n", r,
-                fp32 ? "fp32" : "int8", rate, cpu ? "thread CPU time, 1 thread" : "wall, " + threads + " threads",
-                (double) correct / (batch * batches));
+            if (!quiet) {
+              System.out.printf(Locale.ROOT, "round %d %s: %.1f images/s (%s), accuracy on these images %.4f%n", r,
+                  fp32 ? "fp32" : "int8", rate, cpu ? "thread CPU time, 1 thread" : "wall, " + threads + " threads",
+                  (double) correct / (batch * batches));
+            }
           }
-          System.out.printf(Locale.ROOT, "round %d int8/fp32 = %.3f%n", r, int8Rates[r] / fp32Rates[r]);
+          if (!quiet) {
+            System.out.printf(Locale.ROOT, "round %d int8/fp32 = %.3f%n", r, int8Rates[r] / fp32Rates[r]);
+          }
         }
         double[] ratios = new double[rounds];
         for (int r = 0; r < rounds; r++) {
           ratios[r] = int8Rates[r] / fp32Rates[r];
         }
         System.out.printf(Locale.ROOT, "%s batch %d: fp32 %.1f images/s, int8 %.1f images/s, median ratio %.3f%n",
-            model, batch, median(fp32Rates), median(int8Rates), median(ratios));
+            model, batch, BenchData.median(fp32Rates), BenchData.median(int8Rates), BenchData.median(ratios));
+        if (quiet) {
+          System.out.printf(Locale.ROOT, "speedup int8-%s %.3f%n", model, BenchData.median(ratios));
+          return;
+        }
         System.out.println("fp32 per layer (median ms per batch):");
         print(net.layerTimes().stream().map(t -> t.node() + " " + t.op().specName()).toList(), fp32Layers);
         System.out.println("int8 per node (median ms per batch; a fused chain's time at its last node):");
@@ -141,6 +148,7 @@ public final class Int8Profile {
         }
         print(q.nodeTimes().stream().map(t -> chainOf.getOrDefault(t.node(), t.node() + " " + t.op().specName()))
             .toList(), int8Layers);
+        System.out.printf(Locale.ROOT, "speedup int8-%s %.3f%n", model, BenchData.median(ratios));
       }
     }
   }
@@ -179,7 +187,7 @@ public final class Int8Profile {
       for (int r = 0; r < v.length; r++) {
         v[r] = rounds.get(r)[i];
       }
-      double m = median(v);
+      double m = BenchData.median(v);
       total += m;
       if (m == 0 && names.get(i).contains("+")) {
         continue;
@@ -187,51 +195,5 @@ public final class Int8Profile {
       System.out.printf(Locale.ROOT, "  %-40s %9.3f%n", names.get(i), m);
     }
     System.out.printf(Locale.ROOT, "  %-40s %9.3f%n", "sum", total);
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
-  }
-
-  /** The first {@code n} images, pixels scaled to [0, 1] as the catalog's IDX reader does. */
-  private static InMemoryDataset images(Arena arena, IdxDataset d, int n) {
-    int pixels = d.imageRows() * d.imageCols();
-    MemorySegment values = arena.allocate(ValueLayout.JAVA_FLOAT, (long) n * pixels);
-    for (int i = 0; i < n; i++) {
-      byte[] img = d.image(i);
-      for (int p = 0; p < pixels; p++) {
-        values.setAtIndex(ValueLayout.JAVA_FLOAT, (long) i * pixels + p, (img[p] & 0xFF) / 255f);
-      }
-    }
-    return InMemoryDataset.ofFloat32(values, n, new int[] {1, d.imageRows(), d.imageCols()}, null);
-  }
-
-  private static void load(IdxDataset d, Tensor dest) {
-    MemorySegment out = dest.segment();
-    int pixels = d.imageRows() * d.imageCols();
-    for (int k = 0; k < dest.dim(0); k++) {
-      byte[] img = d.image(k);
-      for (int p = 0; p < pixels; p++) {
-        out.setAtIndex(Tensor.F32, (long) k * pixels + p, (img[p] & 0xFF) / 255f);
-      }
-    }
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> out = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--")) {
-        throw new IllegalArgumentException("unexpected argument " + args[i]);
-      }
-      String key = args[i].substring(2);
-      if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-        out.put(key, args[++i]);
-      } else {
-        out.put(key, "true");
-      }
-    }
-    return out;
   }
 }

@@ -86,10 +86,8 @@ public final class Int8Quantizer {
     if (Gemm.variant() == Gemm.Variant.VECTOR) {
       FloatVector inv = FloatVector.broadcast(FLOATS, inverseScale);
       for (; i + V <= count; i += V) {
-        FloatVector v = FloatVector.fromMemorySegment(FLOATS, src, (srcOff + i) * Float.BYTES, ORDER)
-            .mul(inv).max(-QMAX).min(QMAX).add(ROUNDING_OFFSET);
-        ((IntVector) v.convert(VectorOperators.F2I, 0)).sub(QMAX).convert(VectorOperators.I2F, 0)
-            .reinterpretAsFloats().intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
+        codes(src, srcOff + i, inv).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+            .intoMemorySegment(dst, (dstOff + i) * Float.BYTES, ORDER);
       }
     }
     for (; i < count; i++) {
@@ -104,15 +102,19 @@ public final class Int8Quantizer {
     if (Gemm.variant() == Gemm.Variant.VECTOR) {
       FloatVector inv = FloatVector.broadcast(FLOATS, inverseScale);
       for (; i + V <= count; i += V) {
-        FloatVector v = FloatVector.fromMemorySegment(FLOATS, src, (srcOff + i) * Float.BYTES, ORDER)
-            .mul(inv).max(-QMAX).min(QMAX).add(ROUNDING_OFFSET);
-        IntVector q = ((IntVector) v.convert(VectorOperators.F2I, 0)).sub(QMAX);
-        q.convertShape(VectorOperators.I2B, jdk.incubator.vector.ByteVector.SPECIES_128, 0)
+        codes(src, srcOff + i, inv).convertShape(VectorOperators.I2B, jdk.incubator.vector.ByteVector.SPECIES_128, 0)
             .intoMemorySegment(dst, dstOff + i, ORDER);
       }
     }
     for (; i < count; i++) {
       dst.set(ValueLayout.JAVA_BYTE, dstOff + i, quantize(src.getAtIndex(F32, srcOff + i), inverseScale));
     }
+  }
+
+  /** The codes of the {@link #V} floats at {@code src[at]}, as int32 lanes: {@link #quantize(float, float)} per lane. */
+  private static IntVector codes(MemorySegment src, long at, FloatVector inverseScale) {
+    FloatVector v = FloatVector.fromMemorySegment(FLOATS, src, at * Float.BYTES, ORDER)
+        .mul(inverseScale).max(-QMAX).min(QMAX).add(ROUNDING_OFFSET);
+    return ((IntVector) v.convert(VectorOperators.F2I, 0)).sub(QMAX);
   }
 }
