@@ -4,17 +4,11 @@ import io.dlsql.catalog.UserException;
 import io.dlsql.executor.arch.Architectures;
 import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.NetworkSpec;
-import io.dlsql.executor.graph.RecomputeSchedule;
-import io.dlsql.executor.loss.SoftmaxCrossEntropy;
-import io.dlsql.executor.optim.Sgd;
-import io.dlsql.executor.random.Rng;
 import io.dlsql.executor.tensor.MemoryTracker;
-import io.dlsql.executor.tensor.Tensor;
-import io.dlsql.planner.PlanBinding;
+import io.dlsql.planner.Mode;
 import io.dlsql.planner.PlanRequest;
 import io.dlsql.planner.Planner;
 import io.dlsql.planner.PlannerSettings;
-import io.dlsql.planner.checkpoint.CheckpointPlanner;
 import io.dlsql.planner.checkpoint.CheckpointSchedule;
 import io.dlsql.planner.cost.Calibration;
 import io.dlsql.planner.cost.MachineProfile;
@@ -30,8 +24,9 @@ import java.util.Map;
  * Training under a memory limit, end to end: a ResNet's no-checkpointing peak (measured by
  * {@link MemoryTracker}), the planner's schedule at a third of it and Chen's sqrt(n) at the same
  * limit, each run for real: measured peak against the limit and the planner's estimate, median
- * step time with and without checkpointing (steps alternated between the two networks so load
- * from other processes hits both alike), and recomputed FLOPs and time.
+ * step time with and without checkpointing (steps taken in turn across the networks, {@link
+ * PlanRuns#rotate}, so load from other processes hits them alike), and recomputed FLOPs and time.
+ * Each network holds two input batches, as the trainer does.
  *
  * <p>Arguments: {@code [depth=56] [batch=128] [steps=20] [channels=3] [size=32] [fraction=3]}.
  */
@@ -40,7 +35,6 @@ public final class CheckpointBench {
   private static final int WARMUP_STEPS = 2;
   private static final int PEAK_STEPS = 2;
   private static final double LEARNING_RATE = 0.05;
-  private static final double MOMENTUM = 0.9;
   private static final double MB = 1024.0 * 1024.0;
 
   private CheckpointBench() {}
@@ -102,7 +96,7 @@ public final class CheckpointBench {
   /** Peak bytes over a few steps after warm-up, everything the process holds for training counted. */
   private static Run measurePeak(NetworkSpec spec, int batch, PhysicalPlan plan, String what) {
     long before = MemoryTracker.liveBytes();
-    try (Trainee t = new Trainee(spec, batch, plan)) {
+    try (PlanRuns.Runner t = new PlanRuns.Runner(spec, Mode.TRAIN, batch, plan, LEARNING_RATE)) {
       for (int s = 0; s < WARMUP_STEPS; s++) {
         t.step(s);
       }
@@ -128,88 +122,41 @@ public final class CheckpointBench {
             limit / MB, run.peak <= limit ? "under" : "OVER"));
   }
 
-  /** Step times (ms) per plan, steps taken in turn across the plans; last entry: mean recompute ms. */
+  /**
+   * Step times (ms) per plan, steps taken in turn across the plans ({@link PlanRuns#rotate}); last
+   * entry: mean recompute ms.
+   */
   private static double[][] alternate(NetworkSpec spec, int batch, int steps, List<PhysicalPlan> plans) {
-    List<Trainee> trainees = new ArrayList<>();
+    List<PlanRuns.Runner> runners = new ArrayList<>();
     try {
       for (PhysicalPlan p : plans) {
-        trainees.add(new Trainee(spec, batch, p));
+        runners.add(new PlanRuns.Runner(spec, Mode.TRAIN, batch, p, LEARNING_RATE));
       }
       for (int s = 0; s < WARMUP_STEPS; s++) {
-        for (Trainee t : trainees) {
-          t.step(s);
+        for (PlanRuns.Runner r : runners) {
+          r.step(s);
         }
       }
-      double[][] out = new double[plans.size()][steps + 1];
-      for (Trainee t : trainees) {
-        t.net.resetLayerTimes();
+      for (PlanRuns.Runner r : runners) {
+        r.net.resetLayerTimes();
       }
-      for (int s = 0; s < steps; s++) {
-        for (int k = 0; k < trainees.size(); k++) {
-          // Rotate who goes first, so a burst of load does not always hit the same plan.
-          int i = (k + s) % trainees.size();
-          long start = System.nanoTime();
-          trainees.get(i).step(WARMUP_STEPS + s);
-          out[i][s] = (System.nanoTime() - start) / 1e6;
-        }
-      }
-      for (int i = 0; i < trainees.size(); i++) {
+      double[][] times = PlanRuns.rotate(runners, PlanRuns.rounds(runners.size(), steps), WARMUP_STEPS);
+      double[][] out = new double[plans.size()][];
+      for (int i = 0; i < runners.size(); i++) {
+        out[i] = Arrays.copyOf(times[i], steps + 1);
         long recompute = 0;
-        for (Network.LayerTime lt : trainees.get(i).net.layerTimes()) {
+        for (Network.LayerTime lt : runners.get(i).net.layerTimes()) {
           recompute += lt.recomputeNanos();
         }
         out[i][steps] = recompute / 1e6 / steps;
       }
       return out;
     } finally {
-      trainees.forEach(Trainee::close);
+      runners.forEach(PlanRuns.Runner::close);
     }
   }
 
   private static double median(double[] withRecompute) {
-    double[] v = Arrays.copyOf(withRecompute, withRecompute.length - 1);
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  }
-
-  /** A network bound to a plan, its optimizer and a batch of synthetic data. */
-  private static final class Trainee implements AutoCloseable {
-    final Network net;
-    final Sgd sgd = new Sgd(MOMENTUM, false, 0);
-    final Tensor x;
-    final Tensor grad;
-    final int[] labels;
-    final SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(0);
-
-    Trainee(NetworkSpec spec, int batch, PhysicalPlan plan) {
-      net = Network.build(spec, 1);
-      PlanBinding.apply(plan, net);
-      int[] in = spec.inputShape();
-      x = Tensor.zeros(batch, in[0], in[1], in[2]);
-      grad = Tensor.zeros(batch, CLASSES);
-      labels = new int[batch];
-    }
-
-    void step(int s) {
-      Rng rng = Rng.derive(s, 5);
-      for (long i = 0; i < x.numel(); i++) {
-        x.setFlat(i, (float) rng.nextGaussian());
-      }
-      for (int i = 0; i < labels.length; i++) {
-        labels[i] = rng.nextInt(CLASSES);
-      }
-      net.setStepSeed(s);
-      loss.forward(net.forward(x, true), labels, labels.length, grad);
-      net.backward(grad);
-      sgd.step(net.parameters(), LEARNING_RATE);
-    }
-
-    @Override
-    public void close() {
-      net.close();
-      sgd.close();
-      x.close();
-      grad.close();
-    }
+    return PlanRuns.median(withRecompute, withRecompute.length - 1);
   }
 }

@@ -2,15 +2,9 @@ package io.dlsql.bench;
 
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.arch.Architectures;
-import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.kernel.Parallel;
-import io.dlsql.executor.loss.SoftmaxCrossEntropy;
-import io.dlsql.executor.optim.Sgd;
-import io.dlsql.executor.random.Rng;
-import io.dlsql.executor.tensor.Tensor;
 import io.dlsql.planner.Mode;
-import io.dlsql.planner.PlanBinding;
 import io.dlsql.planner.PlanRequest;
 import io.dlsql.planner.Planner;
 import io.dlsql.planner.PlannerSettings;
@@ -22,11 +16,7 @@ import io.dlsql.planner.kernel.KernelRegistry;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import io.dlsql.planner.physical.TensorLayout;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -48,18 +38,23 @@ import java.util.Map;
  * strategy is the plan itself).
  *
  * <p>Arguments: {@code [rounds=7] [models=convnet,resnet20,mobilenet] [modes=train,infer]
- * [analyze_batch=64]} (ANALYZE MODEL's default batch; records are per sample).
+ * [analyze_batch]} (ANALYZE's batch; by default the batch the configuration runs at, records being
+ * per sample). {@code -Dbench.clock=cpu}: one thread, thread CPU time ({@link PlanRuns#CLOCK}).
  */
 public final class PlannerBench {
-  private static final int CLASSES = 10;
+  private static final int CLASSES = PlanRuns.CLASSES;
   private static final int[] INPUT = {1, 28, 28};
   private static final int TRAIN_BATCH = 128;
   private static final int INFER_BATCH = 256;
   private static final int WARMUP_BATCHES = 2;
-  /** ANALYZE MODEL's default batch size. */
-  private static final int DEFAULT_ANALYZE_BATCH = 64;
   private static final double LEARNING_RATE = 0.01;
-  private static final double MOMENTUM = 0.9;
+  /**
+   * A strategy whose warm-up batch takes more than this many times the plan's is timed in {@link
+   * #SLOW_ROUNDS} round(s): forced direct convolution takes seconds per batch, and timing it as
+   * often as the others would make the bench take most of an hour.
+   */
+  private static final double SLOW_FACTOR = 3;
+  private static final int SLOW_ROUNDS = 1;
   private static final String PLAN = "plan";
   /** The plan passes when it reaches this fraction of the best uniform strategy's images/s. */
   private static final double ACCEPT_RATIO = 0.95;
@@ -70,9 +65,9 @@ public final class PlannerBench {
     int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
     List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));
     List<String> modes = List.of((args.length > 2 ? args[2] : "train,infer").split(","));
-    int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : DEFAULT_ANALYZE_BATCH;
-    System.out.printf(Locale.ROOT, "planner bench: %d threads, %d rounds, load average %s%n",
-        Parallel.get().threads(), rounds, loadAverage());
+    int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+    String clock = PlanRuns.configure();
+    System.out.printf(Locale.ROOT, "planner bench: %s, %d rounds, load average %s%n", clock, rounds, loadAverage());
     MachineProfile machine = Calibration.measure();
     List<String> summary = new ArrayList<>();
     for (String model : models) {
@@ -98,12 +93,12 @@ public final class PlannerBench {
   private static final class Strategy {
     final List<String> names = new ArrayList<>();
     final PhysicalPlan plan;
-    final double[] msPerBatch;
+    double[] msPerBatch;
+    int rounds;
 
-    Strategy(String name, PhysicalPlan plan, int rounds) {
+    Strategy(String name, PhysicalPlan plan) {
       names.add(name);
       this.plan = plan;
-      this.msPerBatch = new double[rounds];
     }
 
     String label() {
@@ -121,21 +116,21 @@ public final class PlannerBench {
     String config = model + "-" + (mode == Mode.TRAIN ? "train" : "infer");
     long analyzeStart = System.nanoTime();
     Analyzer.Analysis analysis = new Analyzer(KernelRegistry.executable(), machine)
-        .analyze(spec, mode, Analyzer.Settings.defaults(Parallel.get().threads()).withBatch(analyzeBatch));
+        .analyze(spec, mode, Analyzer.Settings.defaults(Parallel.get().threads()).withBatch(analyzeBatch > 0 ? analyzeBatch : batch).withClock(PlanRuns.CLOCK));
     TuningRecords tuning = TuningRecords.of(analysis.records());
-    System.out.printf(Locale.ROOT, "%n== %s, batch %d: ANALYZE (batch %d) %d records in %.1f s%n", config, batch, analyzeBatch, tuning.size(),
+    System.out.printf(Locale.ROOT, "%n== %s, batch %d: ANALYZE (batch %d) %d records in %.1f s%n", config, batch, analyzeBatch > 0 ? analyzeBatch : batch, tuning.size(),
         (System.nanoTime() - analyzeStart) / 1e9);
 
     Planner planner = Planner.forExecutor();
     Map<String, Strategy> bySignature = new LinkedHashMap<>();
-    add(bySignature, PLAN, planner.plan(spec, request(mode, batch, Map.of()), machine, tuning), rounds);
+    add(bySignature, PLAN, planner.plan(spec, request(mode, batch, Map.of()), machine, tuning));
     for (String algorithm : planner.registry().convAlgorithms()) {
       for (TensorLayout layout : planner.registry().layouts()) {
         Map<String, String> forced = Map.of(PlannerSettings.CONV_ALGORITHM, algorithm,
             PlannerSettings.LAYOUT, layout.sqlName());
         try {
           add(bySignature, algorithm + "/" + layout.sqlName(),
-              planner.plan(spec, request(mode, batch, forced), machine, tuning), rounds);
+              planner.plan(spec, request(mode, batch, forced), machine, tuning));
         } catch (UserException e) {
           System.out.println("  " + algorithm + "/" + layout.sqlName() + ": " + e.getMessage());
         }
@@ -152,11 +147,16 @@ public final class PlannerBench {
         best = s;
       }
     }
-    System.out.printf(Locale.ROOT, "  %-60s %10s %10s %10s %8s%n", "strategy", "est ms", "median ms", "images/s", "vs plan");
+    System.out.printf(Locale.ROOT, "  %-60s %10s %10s %6s %10s %8s%n", "strategy", "est ms", "median ms", "rounds",
+        "images/s", "vs plan");
     for (Strategy s : strategies) {
       double rate = imagesPerSecond(s, batch);
-      System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
-          median(s.msPerBatch), rate, rate / planRate);
+      System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %6s %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
+          median(s), s.rounds + (s.rounds == SLOW_ROUNDS && s.rounds < rounds ? "*" : ""), rate, rate / planRate);
+    }
+    if (strategies.stream().anyMatch(s -> s.rounds < rounds)) {
+      System.out.printf(Locale.ROOT, "  * slower than %.0fx the plan in its warm-up batch: timed in %d round only%n",
+          SLOW_FACTOR, SLOW_ROUNDS);
     }
     System.out.println("  plan: " + describe(plan.plan));
     double ratio = best == null ? 1 : planRate / imagesPerSecond(best, batch);
@@ -169,13 +169,13 @@ public final class PlannerBench {
     return mode == Mode.TRAIN ? PlanRequest.train(batch, 0, 0, settings) : PlanRequest.infer(batch, settings);
   }
 
-  private static void add(Map<String, Strategy> bySignature, String name, PhysicalPlan plan, int rounds) {
+  private static void add(Map<String, Strategy> bySignature, String name, PhysicalPlan plan) {
     String signature = describe(plan);
     Strategy same = bySignature.get(signature);
     if (same != null) {
       same.names.add(name);
     } else {
-      bySignature.put(signature, new Strategy(name, plan, rounds));
+      bySignature.put(signature, new Strategy(name, plan));
     }
   }
 
@@ -190,104 +190,48 @@ public final class PlannerBench {
     return b.toString().trim();
   }
 
-  /** Rounds of one batch per strategy, order rotated each round; ms per batch per round. */
+  /**
+   * Times the strategies ({@link PlanRuns#rotate}): one warm-up batch each; a strategy whose
+   * warm-up batch took more than {@link #SLOW_FACTOR} times the plan's (forced direct convolution,
+   * seconds per batch) is timed in one round only, the others get another warm-up batch and
+   * {@code rounds} rounds.
+   */
   private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
-    List<Runner> runners = new ArrayList<>();
+    List<PlanRuns.Runner> runners = new ArrayList<>();
     try {
       for (Strategy s : strategies) {
-        runners.add(new Runner(spec, mode, batch, s.plan));
+        runners.add(new PlanRuns.Runner(spec, mode, batch, s.plan, LEARNING_RATE));
       }
-      for (int w = 0; w < WARMUP_BATCHES; w++) {
-        for (Runner r : runners) {
-          r.prepare(w);
-          r.run();
+      double[][] first = PlanRuns.rotate(runners, PlanRuns.rounds(runners.size(), 1), 0);
+      int[] perStrategy = new int[runners.size()];
+      for (int i = 0; i < runners.size(); i++) {
+        boolean slow = first[i][0] > SLOW_FACTOR * first[0][0];
+        perStrategy[i] = slow ? SLOW_ROUNDS : rounds;
+        strategies.get(i).rounds = perStrategy[i];
+        if (!slow) {
+          for (int w = 1; w < WARMUP_BATCHES; w++) {
+            runners.get(i).step(w);
+          }
         }
       }
-      for (int round = 0; round < rounds; round++) {
-        for (int k = 0; k < runners.size(); k++) {
-          int i = (k + round) % runners.size();
-          runners.get(i).prepare(WARMUP_BATCHES + round);
-          long start = System.nanoTime();
-          runners.get(i).run();
-          strategies.get(i).msPerBatch[round] = (System.nanoTime() - start) / 1e6;
-        }
+      double[][] ms = PlanRuns.rotate(runners, perStrategy, WARMUP_BATCHES);
+      for (int i = 0; i < runners.size(); i++) {
+        strategies.get(i).msPerBatch = ms[i];
       }
     } finally {
-      runners.forEach(Runner::close);
+      runners.forEach(PlanRuns.Runner::close);
     }
   }
 
   private static double imagesPerSecond(Strategy s, int batch) {
-    return batch / (median(s.msPerBatch) / 1e3);
+    return batch / (median(s) / 1e3);
   }
 
-  private static double median(double[] values) {
-    double[] v = values.clone();
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  private static double median(Strategy s) {
+    return PlanRuns.median(s.msPerBatch, s.rounds);
   }
 
   private static String loadAverage() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return f[0] + " " + f[1] + " " + f[2];
-    } catch (IOException | RuntimeException e) {
-      return "unknown";
-    }
-  }
-
-  /** A network bound to one plan with a batch of synthetic data: a training step or a forward pass per call. */
-  private static final class Runner implements AutoCloseable {
-    final Network net;
-    final Mode mode;
-    final Sgd sgd = new Sgd(MOMENTUM, false, 0);
-    final Tensor x;
-    final Tensor grad;
-    final int[] labels;
-    final SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(0);
-
-    Runner(NetworkSpec spec, Mode mode, int batch, PhysicalPlan plan) {
-      this.mode = mode;
-      net = Network.build(spec, 1);
-      List<String> left = PlanBinding.apply(plan, net);
-      if (!left.isEmpty()) {
-        throw new IllegalStateException("plan choices the executor did not apply: " + left);
-      }
-      int[] in = spec.inputShape();
-      x = Tensor.zeros(batch, in[0], in[1], in[2]);
-      grad = Tensor.zeros(batch, CLASSES);
-      labels = new int[batch];
-    }
-
-    /** Fresh synthetic images and labels for step {@code s}, outside the timed region. */
-    void prepare(int s) {
-      Rng rng = Rng.derive(s, 7);
-      for (long i = 0; i < x.numel(); i++) {
-        x.setFlat(i, (float) rng.nextGaussian());
-      }
-      for (int i = 0; i < labels.length; i++) {
-        labels[i] = rng.nextInt(CLASSES);
-      }
-      net.setStepSeed(s);
-    }
-
-    /** One training step or one forward pass over the prepared batch. */
-    void run() {
-      if (mode == Mode.INFER) {
-        net.forward(x, false);
-        return;
-      }
-      loss.forward(net.forward(x, true), labels, labels.length, grad);
-      net.backward(grad);
-      sgd.step(net.parameters(), LEARNING_RATE);
-    }
-
-    @Override
-    public void close() {
-      net.close();
-      sgd.close();
-      x.close();
-      grad.close();
-    }
+    return PlanRuns.loadAverage();
   }
 }

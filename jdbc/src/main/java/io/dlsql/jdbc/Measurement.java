@@ -6,6 +6,7 @@ import io.dlsql.executor.optim.Sgd;
 import io.dlsql.executor.tensor.MemoryTracker;
 import io.dlsql.executor.tensor.Tensor;
 import io.dlsql.executor.train.Dataset;
+import io.dlsql.planner.cost.CostModel;
 import io.dlsql.planner.explain.ExplainRow;
 import java.util.HashMap;
 import java.util.Map;
@@ -13,7 +14,8 @@ import java.util.Map;
 /**
  * What EXPLAIN ANALYZE measured: a few batches run after a warm-up one, timed per layer and as a
  * whole, with the peak of live tensor memory: weights, their gradients and optimizer state,
- * activations and their gradients, workspaces and the input batch. Training batches take an SGD
+ * activations and their gradients, workspaces and the input batch (two in training, as TRAIN's
+ * loader holds). Training batches take an SGD
  * step with momentum (the optimizer state the planner assumes) at learning rate 0, so the
  * throwaway network's weights stay as built.
  */
@@ -39,8 +41,12 @@ record Measurement(Map<String, Double> layerMillis, double batchMillis, long pea
     System.arraycopy(shape, 0, batchShape, 1, shape.length);
     SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(labelSmoothing);
     int classes = network.spec().classes();
-    try (Tensor x = Tensor.zeros(batchShape); Tensor grad = Tensor.zeros(batch, classes);
-        Sgd sgd = new Sgd(MEASURED_MOMENTUM, false, 0)) {
+    // Training holds two input batches, as TRAIN's loader does (it fills the next while one computes).
+    Tensor[] buffers = new Tensor[training ? CostModel.TRAINING_INPUT_BATCHES : 1];
+    try (Tensor grad = Tensor.zeros(batch, classes); Sgd sgd = new Sgd(MEASURED_MOMENTUM, false, 0)) {
+      for (int b = 0; b < buffers.length; b++) {
+        buffers[b] = Tensor.zeros(batchShape);
+      }
       int[] labels = new int[batch];
       int[] indices = new int[batch];
       long elapsed = 0;
@@ -48,6 +54,7 @@ record Measurement(Map<String, Double> layerMillis, double batchMillis, long pea
         for (int i = 0; i < batch; i++) {
           indices[i] = (step * batch + i) % data.size();
         }
+        Tensor x = buffers[step % buffers.length];
         data.load(indices, 0, batch, x, training ? labels : null);
         if (step == 1) {
           network.resetLayerTimes();
@@ -73,6 +80,12 @@ record Measurement(Map<String, Double> layerMillis, double batchMillis, long pea
       }
       return new Measurement(perLayer, elapsed / NANOS_PER_MILLI / MEASURED_BATCHES,
           MemoryTracker.peakBytes() - baselineBytes);
+    } finally {
+      for (Tensor b : buffers) {
+        if (b != null) {
+          b.close();
+        }
+      }
     }
   }
 

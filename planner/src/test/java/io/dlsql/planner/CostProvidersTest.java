@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.graph.Node;
 import io.dlsql.executor.graph.Op;
+import io.dlsql.planner.checkpoint.StageModel;
 import io.dlsql.planner.cost.ActivationMemoryProvider;
 import io.dlsql.planner.cost.BytesMovedProvider;
 import io.dlsql.planner.cost.CostModel;
@@ -159,14 +160,17 @@ class CostProvidersTest {
     PhysicalPlan plan = new Planner(KernelRegistry.executable())
         .plan(SPEC, request, MachineProfile.nominal(), TuningRecords.empty());
     CostModel cost = new CostModel(MachineProfile.nominal(), TuningRecords.empty());
-    // Weights: conv 57, dense 36 + 3; input 50 per image.
-    long persistent = 4L * (57 + 39 + 10 * 50);
+    // Weights and their gradients (the executor's layers hold both, inference included): conv 57,
+    // dense 36 + 3; input 50 per image.
+    long persistent = 4L * (2 * (57 + 39) + 10 * 50);
     assertEquals(persistent, CostModel.persistentBytes(LOGICAL, request));
-    // Largest moment: conv's output (27) and ReLU's output (27) live while ReLU runs; or conv's
-    // output with its column matrix (162 x 1 chunk) while conv runs.
-    long whileConv = 4L * (10 * 27 + 162);
+    // Largest moment: conv's output (27) and ReLU's output (27) live while ReLU runs; on top, the
+    // convolution workspace the executor holds for the whole run.
     long whileRelu = 4L * 10 * (27 + 27);
-    assertEquals(persistent + Math.max(whileConv, whileRelu), cost.inferencePeak(plan));
+    long held = StageModel.heldWorkspaceBytes(plan, cost);
+    // Max pooling's argmax buffer, held by the layer for the run: 3 x 2 x 2 int indices per image.
+    long argmax = 4L * 10 * 12;
+    assertEquals(persistent + held + argmax + whileRelu, cost.inferencePeak(plan));
   }
 
   @Test

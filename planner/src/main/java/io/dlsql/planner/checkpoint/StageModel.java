@@ -4,6 +4,7 @@ import io.dlsql.planner.Mode;
 import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.kernel.conv.ConvCost;
 import io.dlsql.executor.layer.Conv2d;
+import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.cost.ActivationMemoryProvider;
 import io.dlsql.planner.cost.BytesMovedProvider;
 import io.dlsql.planner.cost.CostModel;
@@ -127,8 +128,9 @@ public final class StageModel {
    * Workspace the executor holds for the whole run rather than per operator, by the executor's own
    * accounting ({@link Conv2d#cost}): one set of per-chunk im2col (or Winograd) buffers that a
    * network's convolutions share, as large as the largest needs; what each convolution keeps once
-   * (transformed weights); and each convolution's partial weight gradients for the chunks after
-   * the first.
+   * (transformed weights); and in training each convolution's partial weight gradients for the
+   * chunks after the first. The executor keeps these from a convolution's first run to the end of
+   * the run, inference included.
    */
   public static long heldWorkspaceBytes(PhysicalPlan plan, CostModel cost) {
     int batch = plan.request().batchSize();
@@ -141,13 +143,17 @@ public final class StageModel {
         continue;
       }
       int opChunks = Math.max(1, Math.min(op.threads(), batch));
-      perLayer += (opChunks - 1) * BytesMovedProvider.weightCount(op.logical()) * BytesMovedProvider.ELEMENT_BYTES;
-      if (!EXECUTOR_ALGORITHMS.contains(algorithm)) {
+      if (plan.request().mode() == Mode.TRAIN) {
+        perLayer += (opChunks - 1) * BytesMovedProvider.weightCount(op.logical()) * BytesMovedProvider.ELEMENT_BYTES;
+      }
+      Layout layout = op.implementation().inputLayout().executorLayout();
+      if (!EXECUTOR_ALGORITHMS.contains(algorithm)
+          || !Conv2d.supports(Conv2d.Algorithm.valueOf(algorithm), layout, op.logical().geometry())) {
         // A prospective kernel the executor does not run yet: the planner's own workspace estimate.
         perLayer += cost.workspaceBytes(plan, op);
         continue;
       }
-      ConvCost c = Conv2d.cost(Conv2d.Algorithm.valueOf(algorithm), op.logical().geometry(), batch);
+      ConvCost c = Conv2d.cost(Conv2d.Algorithm.valueOf(algorithm), layout, op.logical().geometry(), batch);
       chunks = Math.max(chunks, opChunks);
       perChunk = Math.max(perChunk, c.workspaceBytesPerThread());
       perLayer += c.layerWorkspaceBytes();

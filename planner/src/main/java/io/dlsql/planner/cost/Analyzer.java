@@ -26,6 +26,8 @@ import io.dlsql.planner.logical.LogicalNode;
 import io.dlsql.planner.logical.LogicalPlan;
 import io.dlsql.planner.logical.Shapes;
 import io.dlsql.planner.physical.TensorLayout;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -34,6 +36,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * What {@code ANALYZE MODEL m} runs: times the candidate implementations (algorithm x layout) of
@@ -54,9 +57,16 @@ import java.util.Map;
  * depthwise layers (one-row GEMMs). {@link Analysis#skipped} lists each with its reason.
  */
 public final class Analyzer {
-  /** Warm-up: at least this many runs, then more until this much time was spent (bounded). */
-  static final int MIN_WARMUP_RUNS = 1;
-  static final long WARMUP_NANOS = 250_000_000L;
+  /**
+   * Warm-up: at least {@link #MIN_WARMUP_RUNS} runs and {@link #WARMUP_NANOS}, then on until a run
+   * is within {@link #STEADY_TOLERANCE} of the one before (compiled code is steady; code the JIT is
+   * still compiling runs slower each time less), at most {@link #MAX_WARMUP_NANOS} or {@link
+   * #MAX_WARMUP_RUNS} runs.
+   */
+  static final int MIN_WARMUP_RUNS = 2;
+  static final long WARMUP_NANOS = 150_000_000L;
+  static final double STEADY_TOLERANCE = 0.1;
+  static final long MAX_WARMUP_NANOS = 3_000_000_000L;
   static final int MAX_WARMUP_RUNS = 50;
   /** Seed of the random weights and inputs: the values do not change the time, only NaNs would. */
   static final long SEED = 42;
@@ -69,9 +79,10 @@ public final class Analyzer {
    * @param runs timed runs per measurement after the warm-up; the median is kept
    * @param skipFactor candidates whose roofline time is more than this many times the node's
    *     best roofline are not timed
+   * @param clock what the runs are timed on (the thread CPU clock only at one thread)
    */
-  public record Settings(int batch, int threads, int runs, double skipFactor) {
-    /** ANALYZE MODEL's defaults: batch 64, 3 runs, skip beyond 5x. */
+  public record Settings(int batch, int threads, int runs, double skipFactor, Clock clock) {
+    /** ANALYZE MODEL's defaults: batch 64, 3 runs, skip beyond 5x, wall clock. */
     public static final int DEFAULT_BATCH = 64;
     public static final int DEFAULT_RUNS = 3;
     public static final double DEFAULT_SKIP_FACTOR = 5;
@@ -81,6 +92,15 @@ public final class Analyzer {
         throw new IllegalArgumentException("batch, threads and runs must be positive and the skip factor at least 1: "
             + batch + ", " + threads + ", " + runs + ", " + skipFactor);
       }
+      if (clock == Clock.THREAD_CPU && threads != 1) {
+        throw new IllegalArgumentException("the thread CPU clock sees one thread's work only; run at 1 thread, not "
+            + threads);
+      }
+    }
+
+    /** Wall-clock settings. */
+    public Settings(int batch, int threads, int runs, double skipFactor) {
+      this(batch, threads, runs, skipFactor, Clock.WALL);
     }
 
     /** The defaults at {@code threads} threads. */
@@ -90,7 +110,31 @@ public final class Analyzer {
 
     /** These settings with another batch size. */
     public Settings withBatch(int b) {
-      return new Settings(b, threads, runs, skipFactor);
+      return new Settings(b, threads, runs, skipFactor, clock);
+    }
+
+    /** These settings on another clock. */
+    public Settings withClock(Clock c) {
+      return new Settings(batch, threads, runs, skipFactor, c);
+    }
+  }
+
+  /**
+   * What a measurement reads: the wall clock (what a run takes, other processes' load included),
+   * or the calling thread's CPU time (its own work only: steady on a loaded machine, meaningful at
+   * one kernel thread, where every kernel runs on the calling thread).
+   */
+  public enum Clock {
+    WALL,
+    THREAD_CPU;
+
+    /** The clock's reading in nanoseconds. */
+    public LongSupplier source() {
+      if (this == WALL) {
+        return System::nanoTime;
+      }
+      ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+      return bean::getCurrentThreadCpuTime;
     }
   }
 
@@ -145,7 +189,7 @@ public final class Analyzer {
                 "roofline %.1fx the best candidate's (limit %.1fx)", estimate[c] / best, settings.skipFactor())));
             continue;
           }
-          double[] nanos = measure(node, impl, batch, mode, settings.runs());
+          double[] nanos = measure(node, impl, batch, mode, settings);
           kernels++;
           out.put(fwdKey, TuningRecords.value(nanos[0] / batch, batch));
           if (mode == Mode.TRAIN) {
@@ -196,7 +240,7 @@ public final class Analyzer {
             if (pair[0] == pair[1] || out.containsKey(key)) {
               continue;
             }
-            double nanos = measureConversion(shape, pair[0], pair[1], settings.batch(), settings.runs());
+            double nanos = measureConversion(shape, pair[0], pair[1], settings);
             out.put(key, TuningRecords.value(nanos / settings.batch(), settings.batch()));
             count++;
           }
@@ -207,12 +251,13 @@ public final class Analyzer {
   }
 
   /** Median nanoseconds of converting a batch of {@code shape} images from one layout into another. */
-  private static double measureConversion(int[] shape, TensorLayout from, TensorLayout to, int batch, int runs) {
+  private static double measureConversion(int[] shape, TensorLayout from, TensorLayout to, Settings settings) {
     List<Tensor> owned = new ArrayList<>();
+    int batch = settings.batch();
     try {
       Tensor src = random(batched(batch, shape), from.executorLayout(), owned, 0);
       Tensor dst = track(Tensor.zeros(to.executorLayout(), batched(batch, shape)), owned);
-      return timed(runs, () -> LayoutConversion.convert(src, dst), () -> {})[0];
+      return timed(settings, () -> LayoutConversion.convert(src, dst), () -> {})[0];
     } finally {
       owned.forEach(Tensor::close);
     }
@@ -228,7 +273,7 @@ public final class Analyzer {
    * output and gradients in the implementation's layouts (as a network running the node in that
    * layout hands them over, after any conversion).
    */
-  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode, int runs) {
+  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode, Settings settings) {
     boolean training = mode == Mode.TRAIN;
     List<Tensor> owned = new ArrayList<>();
     Layer layer = createLayer(node);
@@ -253,7 +298,7 @@ public final class Analyzer {
       Layout outLayout = impl.outputLayoutFor(node.outputShape()).executorLayout();
       Tensor output = track(Tensor.zeros(outLayout, batched(batch, node.outputShape())), owned);
       Tensor gradOutput = training ? random(batched(batch, node.outputShape()), outLayout, owned, inputs.length) : null;
-      return timed(runs, () -> layer.forward(inputs, output, training),
+      return timed(settings, () -> layer.forward(inputs, output, training),
           training ? () -> layer.backward(inputs, output, gradOutput, gradInputs) : () -> {});
     } finally {
       layer.close();
@@ -266,22 +311,31 @@ public final class Analyzer {
    * after a warm-up: Vector API code runs orders of magnitude slower before C2 compiles it (one
    * cold run measured a 16x too slow im2col).
    */
-  private static double[] timed(int runs, Runnable first, Runnable second) {
+  private static double[] timed(Settings settings, Runnable first, Runnable second) {
+    LongSupplier clock = settings.clock().source();
+    int runs = settings.runs();
     long warm = 0;
-    for (int run = 0; run < MIN_WARMUP_RUNS || (warm < WARMUP_NANOS && run < MAX_WARMUP_RUNS); run++) {
-      long start = System.nanoTime();
+    long previous = -1;
+    for (int run = 0; run < MAX_WARMUP_RUNS && warm < MAX_WARMUP_NANOS; run++) {
+      long start = clock.getAsLong();
       first.run();
       second.run();
-      warm += System.nanoTime() - start;
+      long took = clock.getAsLong() - start;
+      warm += took;
+      boolean steady = previous > 0 && Math.abs(took - previous) <= STEADY_TOLERANCE * previous;
+      if (run + 1 >= MIN_WARMUP_RUNS && warm >= WARMUP_NANOS && steady) {
+        break;
+      }
+      previous = took;
     }
     long[] a = new long[runs];
     long[] b = new long[runs];
     for (int run = 0; run < runs; run++) {
-      long start = System.nanoTime();
+      long start = clock.getAsLong();
       first.run();
-      long mid = System.nanoTime();
+      long mid = clock.getAsLong();
       second.run();
-      long end = System.nanoTime();
+      long end = clock.getAsLong();
       a[run] = mid - start;
       b[run] = end - mid;
     }

@@ -12,6 +12,7 @@ import io.dlsql.planner.physical.FusionGroup;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import io.dlsql.planner.physical.Residency;
+import io.dlsql.planner.physical.TensorLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,11 @@ public final class CostModel {
   /** An optimizer step reads weight and gradient, reads and writes each state slot, writes the weight. */
   static final int UPDATE_PASSES_FIXED = 3;
   static final int UPDATE_PASSES_PER_SLOT = 2;
+  /**
+   * Input batches training holds: the trainer's loader fills the next batch on a background
+   * thread while the current one computes (the executor's {@code BatchLoader}: two buffers).
+   */
+  public static final int TRAINING_INPUT_BATCHES = 2;
 
   private final MachineProfile machine;
   private final FlopsProvider flops = new FlopsProvider();
@@ -99,11 +105,23 @@ public final class CostModel {
     return role(plan, op).writesOutput();
   }
 
-  /** Estimated forward nanoseconds of {@code op} in {@code plan}. */
+  /**
+   * Estimated forward nanoseconds of {@code op} in {@code plan}. A fused ReLU whose producer's time
+   * was measured costs only its arithmetic: the measurement already holds the output write that
+   * the ReLU, applied in the producer's output loop, rides on.
+   */
   public double forwardNanos(PhysicalPlan plan, PlanNode.Operator op) {
     int batch = plan.request().batchSize();
-    return time.nanos(op.logical(), op.implementation(), batch, forward(plan.request().mode()),
-        inputNeedsGrad(op.logical()), role(plan, op), op.threads());
+    FusionRole role = role(plan, op);
+    Direction direction = forward(plan.request().mode());
+    boolean grad = inputNeedsGrad(op.logical());
+    if (!role.readsFirstInput() && !role.folded()) {
+      PlanNode.Operator anchor = (PlanNode.Operator) plan.nodes().get(plan.fusionGroup(op.fusionGroup()).members().get(0));
+      if (time.measured(anchor.logical(), anchor.implementation(), direction, anchor.threads(), batch)) {
+        return time.epilogueNanos(op.logical(), op.implementation(), batch, direction, grad, role, op.threads());
+      }
+    }
+    return time.nanos(op.logical(), op.implementation(), batch, direction, grad, role, op.threads());
   }
 
   /** Estimated backward nanoseconds of {@code op} (0 for inference). */
@@ -128,8 +146,9 @@ public final class CostModel {
   }
 
   /**
-   * Bytes held for the whole step: weights (and batchnorm statistics), and for training their
-   * gradients and the optimizer's state, plus the input batch.
+   * Bytes held for the whole step: weights (and batchnorm statistics), their gradients (the
+   * executor's layers allocate them when built, inference included), for training the
+   * optimizer's state, plus the input batch (two in training, {@link #TRAINING_INPUT_BATCHES}).
    */
   public static long persistentBytes(LogicalPlan logical, PlanRequest request) {
     long weights = 0;
@@ -138,17 +157,23 @@ public final class CostModel {
       weights += BytesMovedProvider.weightCount(n);
       trainable += BytesMovedProvider.trainableCount(n);
     }
-    long floats = weights;
+    // The executor's layers hold a gradient per parameter from construction, inference included.
+    long floats = weights + trainable;
     if (request.mode() == Mode.TRAIN) {
-      floats += trainable * (1L + request.optimizerSlots());
+      floats += trainable * request.optimizerSlots();
     }
-    floats += Shapes.numel(logical.shape(0)) * request.batchSize();
+    int inputBatches = request.mode() == Mode.TRAIN ? TRAINING_INPUT_BATCHES : 1;
+    floats += Shapes.numel(logical.shape(0)) * request.batchSize() * inputBatches;
     return floats * BytesMovedProvider.ELEMENT_BYTES;
   }
 
   /**
-   * Peak bytes of an inference step: walks the schedule allocating each written output and
-   * freeing a tensor after its last reader, with each node's workspace on top while it runs.
+   * Peak bytes of an inference step: the persistent bytes, the workspace the executor holds for
+   * the run ({@link StageModel#heldWorkspaceBytes}: the shared im2col buffers, transformed
+   * weights), max pooling's argmax buffers (kept by the layer for the run), and a walk over the schedule allocating each written output and each converted copy
+   * in its layout's storage (NCHWc rounds channels up to whole blocks) and freeing a tensor after
+   * its last reader. Scratch the kernels keep on the Java heap (GEMM packing, implicit GEMM's
+   * padded image) is not counted, as {@code MemoryTracker} does not measure it.
    */
   public long inferencePeak(PhysicalPlan plan) {
     int batch = plan.request().batchSize();
@@ -162,28 +187,39 @@ public final class CostModel {
     long liveBytes = 0;
     long peak = 0;
     for (PlanNode n : plan.nodes()) {
-      long ws = 0;
-      long out = 0;
-      switch (n) {
-        case PlanNode.Input in -> {
-          continue; // counted with the persistent bytes
-        }
-        case PlanNode.Operator op -> {
-          ws = workspaceBytes(plan, op);
-          out = materialized(plan, op) ? tensorBytes(op.shape(), batch) : 0;
-        }
-        case PlanNode.Conversion c -> out = tensorBytes(c.shape(), batch);
+      long out = switch (n) {
+        case PlanNode.Input in -> 0; // counted with the persistent bytes
+        case PlanNode.Operator op -> materialized(plan, op) ? tensorBytes(op.shape(), op.layout(), batch) : 0;
+        case PlanNode.Conversion c -> tensorBytes(c.shape(), c.to(), batch);
+      };
+      if (n instanceof PlanNode.Input) {
+        continue;
       }
       liveBytes += out;
       live.put(n.id(), out);
-      peak = Math.max(peak, liveBytes + ws);
+      peak = Math.max(peak, liveBytes);
       for (int in : n.inputs()) {
         if (remainingReaders.merge(in, -1, Integer::sum) == 0) {
           liveBytes -= live.getOrDefault(in, 0L);
         }
       }
     }
-    return persistentBytes(plan.logical(), plan.request()) + peak;
+    long argmax = 0;
+    for (PlanNode.Operator op : plan.operators()) {
+      if (op.logical().op() == Op.MAXPOOL2D) {
+        // Max pooling keeps its argmax buffer from its first forward on, inference included.
+        argmax += op.logical().outputNumel() * batch * Integer.BYTES;
+      }
+    }
+    return persistentBytes(plan.logical(), plan.request()) + StageModel.heldWorkspaceBytes(plan, this) + argmax + peak;
+  }
+
+  /** Bytes of a batch of tensors of per-sample {@code shape} stored in {@code layout}. */
+  public static long tensorBytes(int[] shape, TensorLayout layout, int batch) {
+    if (shape.length != 3) {
+      return tensorBytes(shape, batch);
+    }
+    return layout.executorLayout().imageSize(shape[0], shape[1], shape[2]) * batch * BytesMovedProvider.ELEMENT_BYTES;
   }
 
   /** Bytes of a batch of tensors of per-sample {@code shape}. */

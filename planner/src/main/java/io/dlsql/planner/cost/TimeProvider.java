@@ -56,6 +56,24 @@ public final class TimeProvider {
     return roofline(node, impl, batch, direction, inputNeedsGrad, role, t);
   }
 
+  /** Whether ANALYZE MODEL measured {@code node} under {@code impl} in this direction at these threads. */
+  public boolean measured(LogicalNode node, Implementation impl, Direction direction, int threads, int batch) {
+    int t = impl.cost().threaded() ? Math.max(1, Math.min(threads, batch)) : 1;
+    return tuning.nanosPerSample(node, impl, direction, t).isPresent();
+  }
+
+  /**
+   * An operator applied in another kernel's output loop on values still in registers: its
+   * arithmetic over the compute ceiling, no memory traffic and no call of its own.
+   */
+  public double epilogueNanos(LogicalNode node, Implementation impl, int batch, Direction direction,
+      boolean inputNeedsGrad, FusionRole role, int threads) {
+    int t = impl.cost().threaded() ? Math.max(1, Math.min(threads, batch)) : 1;
+    MachineProfile.Ceilings c = machine.ceilings(t);
+    return flops.flops(node, impl, batch, direction, inputNeedsGrad, role)
+        / (c.gemmGflops() * impl.cost().computeEfficiency());
+  }
+
   /** The roofline estimate alone, ignoring tuning records. */
   public double roofline(LogicalNode node, Implementation impl, int batch, Direction direction,
       boolean inputNeedsGrad, FusionRole role, int threads) {
