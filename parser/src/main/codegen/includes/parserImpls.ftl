@@ -483,15 +483,17 @@ SqlArchitecture DlsqlArchitecture() :
     { return new SqlArchitecture(s.end(this), name, args); }
 }
 
-/** DROP MODEL [IF EXISTS] m */
+/** DROP MODEL [IF EXISTS] m [CASCADE] */
 SqlDrop SqlDropModel(Span s, boolean replace) :
 {
     final boolean ifExists;
     final SqlIdentifier id;
+    boolean cascade = false;
 }
 {
     <MODEL> ifExists = DlsqlIfExistsOpt() id = CompoundIdentifier()
-    { return new SqlDropModel(s.end(this), ifExists, id); }
+    [ <CASCADE> { cascade = true; } ]
+    { return new SqlDropModel(s.end(this), ifExists, id, cascade); }
 }
 
 /** TRAIN MODEL m ON data [ WITH ( options ) ] */

@@ -20,10 +20,13 @@ import io.dlsql.parser.SqlModelInput;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.calcite.sql.SqlIdentifier;
 import org.apache.calcite.sql.type.SqlTypeName;
 
@@ -150,13 +153,50 @@ final class ModelStatements {
     return set;
   }
 
+  /**
+   * DROP MODEL. A model that variants name as their parent is kept unless CASCADE, as a database
+   * keeps a table that views depend on (RESTRICT); with CASCADE its variants, and theirs, are
+   * dropped first, leaves first, so after each step every remaining variant's parent exists.
+   */
   Session.Outcome drop(SqlDropModel drop) {
     String name = modelName(drop.name());
+    List<String> dependants = catalog().model(name).map(m -> dependants(m.name())).orElse(List.of());
+    if (!dependants.isEmpty() && !drop.cascade()) {
+      throw new UserException("model '" + name + "' has variants derived from it (" + String.join(", ", dependants)
+          + "); drop them first, or DROP MODEL " + name + " CASCADE to drop them with it");
+    }
+    for (String variant : dependants) {
+      catalog().dropModel(variant, true);
+      catalog().deleteCheckpoint(variant);
+    }
     if (!catalog().dropModel(name, drop.ifExists()) && !drop.ifExists()) {
       throw new UserException("model '" + name + "' does not exist");
     }
     catalog().deleteCheckpoint(name);
     return new Session.Outcome.Update(0);
+  }
+
+  /** The models derived from {@code name}, directly or through other variants, deepest first. */
+  private List<String> dependants(String name) {
+    Map<String, List<String>> children = new HashMap<>();
+    for (ModelInfo m : catalog().models()) {
+      if (m.parent() != null) {
+        children.computeIfAbsent(m.parent(), k -> new ArrayList<>()).add(m.name());
+      }
+    }
+    List<String> out = new ArrayList<>();
+    collectDependants(name, children, out, new HashSet<>());
+    return out;
+  }
+
+  private static void collectDependants(String name, Map<String, List<String>> children, List<String> out,
+      Set<String> seen) {
+    for (String child : children.getOrDefault(name, List.of())) {
+      if (seen.add(child)) {
+        collectDependants(child, children, out, seen);
+        out.add(child);
+      }
+    }
   }
 
   ResultRows show() {

@@ -165,6 +165,7 @@ class DlsqlParserTest extends DlsqlParserTestBase {
   void testDropModel() {
     sql("drop model m").ok("DROP MODEL `M`");
     sql("drop model if exists m").ok("DROP MODEL IF EXISTS `M`");
+    sql("drop model if exists m cascade").ok("DROP MODEL IF EXISTS `M` CASCADE");
   }
 
   @Test

@@ -331,6 +331,8 @@ class DlsqlStatementsTest {
   void smallStatements() throws SqlParseException {
     assertEquals("m", parse("DROP MODEL IF EXISTS m", SqlDropModel.class).name().getSimple());
     assertTrue(parse("DROP MODEL IF EXISTS m", SqlDropModel.class).ifExists());
+    assertFalse(parse("DROP MODEL m", SqlDropModel.class).cascade());
+    assertTrue(parse("DROP MODEL m CASCADE", SqlDropModel.class).cascade());
     assertFalse(parse("DROP TABLE t", SqlDropTable.class).ifExists());
     parse("SHOW MODELS", SqlShowModels.class);
     parse("show tables", SqlShowTables.class);
