@@ -1,7 +1,5 @@
 package io.dlsql.executor.layer;
 
-import static io.dlsql.executor.tensor.Tensor.F32;
-
 import io.dlsql.executor.kernel.Gemm;
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
@@ -15,12 +13,15 @@ import java.util.Objects;
 
 /**
  * Fully connected layer {@code y = x W^T + b} with W (units, features) as in PyTorch; inputs that
- * are not flat are read as (N, features). Every product is one GEMM whose output rows are split
- * across threads, so no reduction crosses threads and results do not depend on the thread count.
+ * are not flat are read as (N, features). Every product is one GEMM call, which splits its output
+ * across threads (every element summed by one thread in a fixed order), and the bias gradient sums
+ * rows in order, so results do not depend on the thread count.
  */
 public final class Dense extends Layer {
-  /** Output rows per chunk at least. */
+  /** Output rows per chunk of the bias epilogue at least. */
   private static final int MIN_ROWS_PER_CHUNK = 8;
+  /** Units per chunk of the bias gradient at least: a thread hand-off costs more than summing fewer. */
+  private static final int BIAS_UNITS_PER_CHUNK = 256;
 
   private final int features;
   private final int units;
@@ -98,15 +99,19 @@ public final class Dense extends Layer {
     MemorySegment y = output.segment();
     MemorySegment w = weight.segment();
     int n = inputs[0].dim(0);
+    // One GEMM, which splits its output across threads the cheaper way (here by columns: each
+    // thread packs x and half of W, not all of W as a split of the batch would).
+    Gemm.sgemm(false, true, n, units, features, 1f, x, 0, features, w, 0, features, 0f, y, 0, units);
+    if (bias == null && activation == FusedActivation.IDENTITY) {
+      return;
+    }
     Parallel.get().forRange(n, MIN_ROWS_PER_CHUNK, (chunk, from, to) -> {
-      Gemm.sgemm(false, true, to - from, units, features, 1f, x, (long) from * features, features,
-          w, 0, features, 0f, y, (long) from * units, units);
       if (bias != null) {
         MemorySegment b = bias.segment();
         for (int r = from; r < to; r++) {
           ElementwiseKernels.addBias(y, (long) r * units, b, units, activation);
         }
-      } else if (activation != FusedActivation.IDENTITY) {
+      } else {
         ElementwiseKernels.relu(y, y, (long) from * units, (long) to * units);
       }
     });
@@ -134,27 +139,22 @@ public final class Dense extends Layer {
     MemorySegment grad = dy;
     int n = inputs[0].dim(0);
     MemorySegment dw = weightGrad.segment();
-    Parallel.get().forRange(units, MIN_ROWS_PER_CHUNK, (chunk, from, to) -> {
-      Gemm.sgemm(true, false, to - from, features, n, 1f, grad, from, units, x, 0, features,
-          0f, dw, (long) from * features, features);
-      if (biasGrad != null) {
-        MemorySegment db = biasGrad.segment();
-        for (int u = from; u < to; u++) {
-          float sum = 0f;
-          for (int r = 0; r < n; r++) {
-            sum += grad.getAtIndex(F32, (long) r * units + u);
-          }
-          db.setAtIndex(F32, u, sum);
+    Gemm.sgemm(true, false, units, features, n, 1f, grad, 0, units, x, 0, features, 0f, dw, 0, features);
+    if (biasGrad != null) {
+      // db = column sums of dz: whole rows added in row order, vectorised across units.
+      MemorySegment db = biasGrad.segment();
+      Parallel.get().forRange(units, BIAS_UNITS_PER_CHUNK, (chunk, from, to) -> {
+        db.asSlice((long) from * Float.BYTES, (long) (to - from) * Float.BYTES).fill((byte) 0);
+        for (int r = 0; r < n; r++) {
+          ElementwiseKernels.addInto(db, from, grad, (long) r * units + from, to - from);
         }
-      }
-    });
+      });
+    }
     if (gradInputs[0] == null) {
       return;
     }
     MemorySegment dx = gradInputs[0].segment();
     MemorySegment w = weight.segment();
-    Parallel.get().forRange(n, MIN_ROWS_PER_CHUNK, (chunk, from, to) ->
-        Gemm.sgemm(false, false, to - from, features, units, 1f, grad, (long) from * units, units,
-            w, 0, features, 0f, dx, (long) from * features, features));
+    Gemm.sgemm(false, false, n, features, units, 1f, grad, 0, units, w, 0, features, 0f, dx, 0, features);
   }
 }
