@@ -11,6 +11,8 @@ import java.util.Objects;
  * activation fused into the same pass.
  */
 public final class Add extends Layer {
+  /** Floats per block of backward: small enough that a block written once is still in L1 to copy. */
+  private static final int COPY_BLOCK = 4096;
   private FusedActivation activation = FusedActivation.IDENTITY;
 
   public Add(String name, int[] shape) {
@@ -39,25 +41,39 @@ public final class Add extends Layer {
   // dx_k = act'(y) * dy for every input
   @Override
   public void backward(Tensor[] inputs, Tensor output, Tensor gradOutput, Tensor[] gradInputs) {
-    Tensor first = null;
+    int wanted = 0;
     for (Tensor dx : gradInputs) {
-      if (dx == null) {
-        continue;
-      }
-      if (first != null) {
-        dx.copyFrom(first);
-        continue;
-      }
-      first = dx;
-      if (activation == FusedActivation.IDENTITY) {
-        dx.copyFrom(gradOutput);
-      } else {
-        MemorySegment y = output.segment();
-        MemorySegment dy = gradOutput.segment();
-        MemorySegment d = dx.segment();
-        Elementwise.forEach(output.numel(), (from, to) -> ElementwiseKernels.reluBackward(y, dy, d, from, to));
+      wanted += dx == null ? 0 : 1;
+    }
+    if (wanted == 0) {
+      return;
+    }
+    MemorySegment[] targets = new MemorySegment[wanted];
+    int t = 0;
+    for (Tensor dx : gradInputs) {
+      if (dx != null) {
+        targets[t++] = dx.segment();
       }
     }
+    MemorySegment y = output.segment();
+    MemorySegment dy = gradOutput.segment();
+    boolean identity = activation == FusedActivation.IDENTITY;
+    // One pass on all threads: each block is computed into the first gradient and copied from
+    // there into the others while it is still in cache.
+    Elementwise.forEach(output.numel(), (from, to) -> {
+      for (long b = from; b < to; b += COPY_BLOCK) {
+        long end = Math.min(to, b + COPY_BLOCK);
+        long bytes = (end - b) * Float.BYTES;
+        if (identity) {
+          MemorySegment.copy(dy, b * Float.BYTES, targets[0], b * Float.BYTES, bytes);
+        } else {
+          ElementwiseKernels.reluBackward(y, dy, targets[0], b, end);
+        }
+        for (int k = 1; k < targets.length; k++) {
+          MemorySegment.copy(targets[0], b * Float.BYTES, targets[k], b * Float.BYTES, bytes);
+        }
+      }
+    });
   }
 
   /** The activation applied to the sum (a residual block's closing ReLU), identity by default. */

@@ -3,6 +3,7 @@ package io.dlsql.executor.layer;
 import io.dlsql.executor.kernel.layout.LayoutConversion;
 import io.dlsql.executor.tensor.Layout;
 import io.dlsql.executor.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 
 /**
  * (N, C, H, W) to (N, C*H*W) in NCHW order, so dense weights mean the same whatever layout the
@@ -19,7 +20,18 @@ public final class Flatten extends Layer {
       LayoutConversion.convert(inputs[0], Tensor.wrap(output.segment(), inputs[0].shape()));
       return;
     }
-    output.copyFrom(inputs[0]);
+    copy(inputs[0], output);
+  }
+
+  /** dst = src on all threads (the same bytes as {@link Tensor#copyFrom}). */
+  private static void copy(Tensor src, Tensor dst) {
+    if (src.numel() != dst.numel()) {
+      throw new IllegalStateException("flatten of " + src + " into " + dst);
+    }
+    MemorySegment from = src.segment();
+    MemorySegment to = dst.segment();
+    Elementwise.forEach(src.numel(), (a, b) ->
+        MemorySegment.copy(from, a * Float.BYTES, to, a * Float.BYTES, (b - a) * Float.BYTES));
   }
 
   @Override
@@ -27,7 +39,7 @@ public final class Flatten extends Layer {
     if (gradInputs[0] != null && gradInputs[0].layout() != Layout.NCHW) {
       LayoutConversion.convert(Tensor.wrap(gradOutput.segment(), gradInputs[0].shape()), gradInputs[0]);
     } else if (gradInputs[0] != null) {
-      gradInputs[0].copyFrom(gradOutput);
+      copy(gradOutput, gradInputs[0]);
     }
   }
 }

@@ -357,6 +357,35 @@ class LayerReferenceTest {
   }
 
   @Test
+  void addWithFusedReluSendsTheMaskedGradientToEveryInputThatWantsOne() {
+    Rng rng = new Rng(37);
+    int n = 3;
+    int[] shape = {5, 37, 41}; // several copy blocks per thread, and a ragged last one
+    int size = n * 5 * 37 * 41;
+    double[][] x = {randomFloats(rng, size), randomFloats(rng, size), randomFloats(rng, size)};
+    double[] dy = randomFloats(rng, size);
+    try (Add add = new Add("add", shape);
+        Tensor a = tensor(x[0], n, 5, 37, 41);
+        Tensor b = tensor(x[1], n, 5, 37, 41);
+        Tensor c = tensor(x[2], n, 5, 37, 41);
+        Tensor y = Tensor.zeros(n, 5, 37, 41);
+        Tensor dyt = tensor(dy, n, 5, 37, 41);
+        Tensor da = Tensor.zeros(n, 5, 37, 41);
+        Tensor dc = Tensor.zeros(n, 5, 37, 41)) {
+      add.setFusedActivation(io.dlsql.executor.kernel.elementwise.FusedActivation.RELU);
+      add.forward(new Tensor[] {a, b, c}, y, true);
+      add.backward(new Tensor[] {a, b, c}, y, dyt, new Tensor[] {da, null, dc});
+      for (int i = 0; i < size; i++) {
+        float sum = Math.max(0f, (float) x[0][i] + (float) x[1][i] + (float) x[2][i]);
+        assertEquals(sum, y.getFlat(i), "y " + i);
+        float g = sum > 0 ? (float) dy[i] : 0f;
+        assertEquals(g, da.getFlat(i), "da " + i);
+        assertEquals(g, dc.getFlat(i), "dc " + i);
+      }
+    }
+  }
+
+  @Test
   void dropoutZeroesAFractionAndScalesTheRest() {
     int n = 64;
     int f = 500;
