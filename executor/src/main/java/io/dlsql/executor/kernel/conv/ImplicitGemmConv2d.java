@@ -777,14 +777,16 @@ public final class ImplicitGemmConv2d {
    * Sums of four dz rows (at {@code dzOff}, {@code dzOff + row1}, {@code + row2}, {@code +
    * row3}) times four xpad runs, into {@code out[4*i + t]}.
    *
-   * <p>One flat loop over the group's {@code images * columns} positions, not a loop over images
-   * around a loop over columns: with the sixteen accumulators carried through two nested loops,
-   * C2 sometimes (depending on the profile when it compiles) failed to merge the vector boxes
-   * through the outer loop's phis and allocated a boxed vector for every FMA, which made the
-   * whole backward pass 5-7x slower in about half of all JVM runs. With a single loop the
-   * accumulators are plain loop phis, as in the forward tile, and stay in registers. dz rows of
-   * one group are contiguous across images ({@code columns} apart); the xpad run jumps to the
-   * next image after every {@code columns} floats.
+   * <p>One flat loop over the group's {@code images * columns} positions (dz rows of one group
+   * are contiguous across images, {@code columns} apart; the xpad run jumps to the next image
+   * after every {@code columns} floats), so the accumulators are plain loop phis as in the
+   * forward tile. No vector leaves this method: the sixteen sums are parked with vector stores
+   * and their lanes added by {@link #sumLanes(float[], float[], int)}. When they were passed to a
+   * per-vector helper instead, C2 sometimes ran out of its inlining node budget before the last
+   * calls ({@code NodeCountInliningCutoff}, depending on the profile it compiled with), the
+   * vectors passed to them had to be boxed, and C2 boxed those accumulators at every FMA of the
+   * loop: a float[] and a vector object per FMA, the 5-7x slower convolution backward pass of
+   * about half of all JVM runs.
    */
   private static void dot4x4(
       int images, int columns, int imageFloats, float[] dz, int dzOff, int row1, int row2, int row3,
@@ -821,14 +823,13 @@ public final class ImplicitGemmConv2d {
         xb += imageJump;
       }
     }
-    out[0] = sumLanes(s00, lanes); out[1] = sumLanes(s01, lanes);
-    out[2] = sumLanes(s02, lanes); out[3] = sumLanes(s03, lanes);
-    out[4] = sumLanes(s10, lanes); out[5] = sumLanes(s11, lanes);
-    out[6] = sumLanes(s12, lanes); out[7] = sumLanes(s13, lanes);
-    out[8] = sumLanes(s20, lanes); out[9] = sumLanes(s21, lanes);
-    out[10] = sumLanes(s22, lanes); out[11] = sumLanes(s23, lanes);
-    out[12] = sumLanes(s30, lanes); out[13] = sumLanes(s31, lanes);
-    out[14] = sumLanes(s32, lanes); out[15] = sumLanes(s33, lanes);
+    // Parked with plain vector stores and reduced by sumLanes on the array: a vector passed to a
+    // method C2 does not inline is boxed, and C2 then boxes it at every FMA of the loop.
+    s00.intoArray(lanes, 0); s01.intoArray(lanes, V); s02.intoArray(lanes, 2 * V); s03.intoArray(lanes, 3 * V);
+    s10.intoArray(lanes, 4 * V); s11.intoArray(lanes, 5 * V); s12.intoArray(lanes, 6 * V); s13.intoArray(lanes, 7 * V);
+    s20.intoArray(lanes, 8 * V); s21.intoArray(lanes, 9 * V); s22.intoArray(lanes, 10 * V); s23.intoArray(lanes, 11 * V);
+    s30.intoArray(lanes, 12 * V); s31.intoArray(lanes, 13 * V); s32.intoArray(lanes, 14 * V); s33.intoArray(lanes, 15 * V);
+    sumLanes(lanes, out, DOT_BLOCK * DOT_BLOCK);
   }
 
   /** One dz row times one xpad run over the group, in double as the reference GEMM sums (Vector API off). */
@@ -845,14 +846,15 @@ public final class ImplicitGemmConv2d {
     return (float) s;
   }
 
-  /** The lanes of {@code v} added in lane order. */
-  private static float sumLanes(FloatVector v, float[] lanes) {
-    v.intoArray(lanes, 0);
-    float s = 0f;
-    for (int l = 0; l < V; l++) {
-      s += lanes[l];
+  /** {@code out[i]} = the {@code V} lanes parked at {@code lanes[i * V]}, added in lane order. */
+  private static void sumLanes(float[] lanes, float[] out, int count) {
+    for (int i = 0; i < count; i++) {
+      float s = 0f;
+      for (int l = 0; l < V; l++) {
+        s += lanes[i * V + l];
+      }
+      out[i] = s;
     }
-    return s;
   }
 
   static int roundUp(int x, int unit) {
@@ -871,7 +873,8 @@ public final class ImplicitGemmConv2d {
     private float[] dz = new float[0];
     private float[] dzPadded = new float[0];
     private float[] grid = new float[0];
-    private final float[] lanes = new float[V];
+    /** The parked accumulators of one {@link #dot4x4} block. */
+    private final float[] lanes = new float[DOT_BLOCK * DOT_BLOCK * V];
     private final float[] sums = new float[DOT_BLOCK * DOT_BLOCK];
     /** The geometry whose layouts the zeros of the padded and dz buffers were laid for. */
     private ConvGeometry layoutFor;

@@ -115,7 +115,8 @@ final class SmallGemm {
           FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, bRow + step, TileStore.ORDER);
           acc = av.fma(bv, acc);
         }
-        float sum = TileStore.sumLanes(acc, lanes);
+        acc.intoArray(lanes, 0);
+        float sum = TileStore.sumLanes(lanes);
         for (; p < k; p++) {
           long step = (long) p * Float.BYTES;
           sum = Math.fma(a.get(F32, aRow + step), b.get(F32, bRow + step), sum);

@@ -89,15 +89,16 @@ final class TileStore {
   }
 
   /**
-   * The lanes of {@code v} added in lane order, through {@code scratch} (at least {@code V} floats).
-   * {@code reduceLanes(ADD)} may add in any order, and C2's order differs from the interpreter's,
-   * so a result would depend on whether the code had been compiled yet.
+   * The {@code V} lanes parked at the start of {@code parked} added in lane order. {@code
+   * reduceLanes(ADD)} may add in any order, and C2's order differs from the interpreter's, so a
+   * result would depend on whether the code had been compiled yet. Callers park the vector
+   * themselves ({@code intoArray}): a vector passed to a method C2 does not inline is boxed, and a
+   * boxed loop accumulator is boxed at every step of its loop.
    */
-  static float sumLanes(FloatVector v, float[] scratch) {
-    v.intoArray(scratch, 0);
+  static float sumLanes(float[] parked) {
     float sum = 0f;
     for (int i = 0; i < V; i++) {
-      sum += scratch[i];
+      sum += parked[i];
     }
     return sum;
   }
