@@ -137,9 +137,7 @@ public final class BatchNorm2d extends Layer {
           float pivot = x.getAtIndex(Tensor.F32, (long) c * pixels);
           sums[0] = 0;
           sums[1] = 0;
-          for (int s = 0; s < n; s++) {
-            ElementwiseKernels.shiftedSums(x, s * sampleStride + (long) c * pixels, pixels, pivot, sums);
-          }
+          ElementwiseKernels.channelShiftedSums(x, (long) c * pixels, sampleStride, n, pixels, pivot, sums);
           double meanShifted = sums[0] / count;
           mean = pivot + meanShifted;
           double sq = Math.max(0, sums[1] - sums[0] * meanShifted);
@@ -198,10 +196,7 @@ public final class BatchNorm2d extends Layer {
         double invStd = usedInvStd[c];
         sums[0] = 0;
         sums[1] = 0;
-        for (int s = 0; s < n; s++) {
-          long base = s * sampleStride + (long) c * pixels;
-          ElementwiseKernels.batchNormGradientSums(y, dy, x, base, pixels, mean, relu, sums);
-        }
+        ElementwiseKernels.channelGradientSums(y, dy, x, (long) c * pixels, sampleStride, n, pixels, mean, relu, sums);
         double sumDy = sums[0];
         double sumDyXhat = sums[1] * invStd;
         betaGrad.setFlat(c, (float) sumDy);

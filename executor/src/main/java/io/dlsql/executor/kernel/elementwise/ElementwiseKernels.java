@@ -4,9 +4,11 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -377,6 +379,116 @@ public final class ElementwiseKernels {
     sums[1] += sumDzXmu;
   }
 
+  /** Double lanes of the vector width: a float vector's lanes convert into two of these (parts 0 and 1). */
+  static final VectorSpecies<Double> DOUBLES =
+      VectorSpecies.of(double.class, VectorShape.forBitSize(SPECIES.vectorBitSize()));
+
+  /**
+   * {@link #shiftedSums} over one channel of an NCHW batch, the runs {@code x[base + s * stride ..
+   * + len)} for s in [0, n): each run is summed in float lanes as there, and the lane partials
+   * are carried across runs in double lanes and added across lanes once, in lane order, at the
+   * end. Adding the lanes once per run cost as much as the run itself for 7x7 and 14x14 maps.
+   */
+  public static void channelShiftedSums(
+      MemorySegment x, long base, long stride, int n, int len, float shift, double[] sums) {
+    if (!KernelSwitch.vector() || DOUBLES.length() * 2 != V) {
+      for (int s = 0; s < n; s++) {
+        shiftedSums(x, base + s * stride, len, shift, sums);
+      }
+      return;
+    }
+    DoubleVector s1a = DoubleVector.zero(DOUBLES);
+    DoubleVector s1b = s1a;
+    DoubleVector s2a = s1a;
+    DoubleVector s2b = s1a;
+    double t1 = 0;
+    double t2 = 0;
+    for (int s = 0; s < n; s++) {
+      long off = base + s * stride;
+      FloatVector acc1 = FloatVector.zero(SPECIES);
+      FloatVector acc2 = acc1;
+      int i = 0;
+      for (; i + V <= len; i += V) {
+        FloatVector d = load(x, off + i).sub(shift);
+        acc1 = acc1.add(d);
+        acc2 = d.fma(d, acc2);
+      }
+      s1a = s1a.add(acc1.convertShape(VectorOperators.F2D, DOUBLES, 0));
+      s1b = s1b.add(acc1.convertShape(VectorOperators.F2D, DOUBLES, 1));
+      s2a = s2a.add(acc2.convertShape(VectorOperators.F2D, DOUBLES, 0));
+      s2b = s2b.add(acc2.convertShape(VectorOperators.F2D, DOUBLES, 1));
+      for (; i < len; i++) {
+        double d = x.getAtIndex(F32, off + i) - shift;
+        t1 += d;
+        t2 += d * d;
+      }
+    }
+    sums[0] += lanes(s1a, s1b) + t1;
+    sums[1] += lanes(s2a, s2b) + t2;
+  }
+
+  /**
+   * {@link #batchNormGradientSums} over one channel of an NCHW batch (runs as in {@link
+   * #channelShiftedSums}, lane partials carried in double lanes across runs).
+   */
+  public static void channelGradientSums(
+      MemorySegment y, MemorySegment dy, MemorySegment x, long base, long stride, int n, int len, float mean,
+      boolean relu, double[] sums) {
+    if (!KernelSwitch.vector() || DOUBLES.length() * 2 != V) {
+      for (int s = 0; s < n; s++) {
+        batchNormGradientSums(y, dy, x, base + s * stride, len, mean, relu, sums);
+      }
+      return;
+    }
+    FloatVector zero = FloatVector.zero(SPECIES);
+    DoubleVector s1a = DoubleVector.zero(DOUBLES);
+    DoubleVector s1b = s1a;
+    DoubleVector s2a = s1a;
+    DoubleVector s2b = s1a;
+    double t1 = 0;
+    double t2 = 0;
+    for (int s = 0; s < n; s++) {
+      long off = base + s * stride;
+      FloatVector accDz = zero;
+      FloatVector accDot = zero;
+      int i = 0;
+      for (; i + V <= len; i += V) {
+        FloatVector dz = load(dy, off + i);
+        if (relu) {
+          dz = zero.blend(dz, load(y, off + i).compare(VectorOperators.GT, 0f));
+        }
+        accDz = accDz.add(dz);
+        accDot = load(x, off + i).sub(mean).fma(dz, accDot);
+      }
+      s1a = s1a.add(accDz.convertShape(VectorOperators.F2D, DOUBLES, 0));
+      s1b = s1b.add(accDz.convertShape(VectorOperators.F2D, DOUBLES, 1));
+      s2a = s2a.add(accDot.convertShape(VectorOperators.F2D, DOUBLES, 0));
+      s2b = s2b.add(accDot.convertShape(VectorOperators.F2D, DOUBLES, 1));
+      for (; i < len; i++) {
+        float dz = dy.getAtIndex(F32, off + i);
+        if (relu && !(y.getAtIndex(F32, off + i) > 0f)) {
+          dz = 0f;
+        }
+        t1 += dz;
+        t2 += (double) dz * (x.getAtIndex(F32, off + i) - mean);
+      }
+    }
+    sums[0] += lanes(s1a, s1b) + t1;
+    sums[1] += lanes(s2a, s2b) + t2;
+  }
+
+  /** The lanes of low (float lanes 0 .. V/2 - 1) then high, added in lane order. */
+  private static double lanes(DoubleVector low, DoubleVector high) {
+    double s = 0;
+    for (int l = 0; l < low.length(); l++) {
+      s += low.lane(l);
+    }
+    for (int l = 0; l < high.length(); l++) {
+      s += high.lane(l);
+    }
+    return s;
+  }
+
   /**
    * dx[i] = a * dz[i] + b * (x[i] - mean) + c over [off, off + len), dz as in {@link
    * #batchNormGradientSums}: batchnorm's input gradient with the fused ReLU's mask applied on the
@@ -398,6 +510,17 @@ public final class ElementwiseKernels {
         }
         FloatVector v = load(x, off + i).sub(mean).fma(vb, vc);
         dz.fma(va, v).intoMemorySegment(dx, (off + i) * Float.BYTES, ORDER);
+      }
+      if (i < len) {
+        // A masked tail: batchnorm calls this once per image and channel, on maps of 49 or 196.
+        VectorMask<Float> m = tail(len - i);
+        FloatVector dz = load(dy, off + i, m);
+        if (relu) {
+          dz = zero.blend(dz, load(y, off + i, m).compare(VectorOperators.GT, 0f));
+        }
+        FloatVector v = load(x, off + i, m).sub(mean).fma(vb, vc);
+        dz.fma(va, v).intoMemorySegment(dx, (off + i) * Float.BYTES, ORDER, m);
+        return;
       }
     }
     for (; i < len; i++) {

@@ -102,4 +102,61 @@ class ElementwiseKernelsTest {
       }
     }
   }
+
+  /**
+   * The per-channel sums batchnorm takes over the runs of one channel (n runs of len floats,
+   * stride apart; len not a multiple of the vector width, and shorter than one) against double
+   * loops, and against the per-run kernels they replace.
+   */
+  @ParameterizedTest
+  @EnumSource(Gemm.Variant.class)
+  void channelSumsMatchDoubleLoops(Gemm.Variant variant) {
+    Gemm.setVariant(variant);
+    Rng rng = new Rng(variant.ordinal() + 9);
+    int n = 5;
+    for (int len : new int[] {49, 196, 7, 64}) {
+      long stride = 3L * len + 2;
+      long base = len + 1;
+      int total = (int) (base + n * stride);
+      try (Tensor x = Tensor.zeros(total); Tensor y = Tensor.zeros(total); Tensor dy = Tensor.zeros(total)) {
+        for (int i = 0; i < total; i++) {
+          x.setFlat(i, (float) rng.uniform(0.5, 2.5));
+          y.setFlat(i, (float) rng.uniform(-1, 1));
+          dy.setFlat(i, (float) rng.uniform(-1, 1));
+        }
+        float shift = x.getFlat(base);
+        float mean = 1.4f;
+        double[] expect = new double[4];
+        double[] perRun = new double[2];
+        double[] perRunGrad = new double[2];
+        for (int s = 0; s < n; s++) {
+          long off = base + s * stride;
+          for (int i = 0; i < len; i++) {
+            double d = x.getFlat(off + i) - (double) shift;
+            expect[0] += d;
+            expect[1] += d * d;
+            double dz = y.getFlat(off + i) > 0 ? dy.getFlat(off + i) : 0;
+            expect[2] += dz;
+            expect[3] += dz * (x.getFlat(off + i) - (double) mean);
+          }
+          ElementwiseKernels.shiftedSums(x.segment(), off, len, shift, perRun);
+          ElementwiseKernels.batchNormGradientSums(y.segment(), dy.segment(), x.segment(), off, len, mean, true,
+              perRunGrad);
+        }
+        double[] sums = {0.5, -0.25}; // the kernels add to what is there
+        ElementwiseKernels.channelShiftedSums(x.segment(), base, stride, n, len, shift, sums);
+        double[] grads = {0.5, -0.25};
+        ElementwiseKernels.channelGradientSums(y.segment(), dy.segment(), x.segment(), base, stride, n, len, mean,
+            true, grads);
+        String what = variant + " len " + len;
+        // Relative: the scalar paths subtract the shift in float, as the layers always have.
+        assertEquals(expect[0] + 0.5, sums[0], SUM_TOL * (1 + Math.abs(sums[0])), what + " sum");
+        assertEquals(expect[1] - 0.25, sums[1], SUM_TOL * (1 + Math.abs(sums[1])), what + " sum of squares");
+        assertEquals(expect[2] + 0.5, grads[0], SUM_TOL * (1 + Math.abs(grads[0])), what + " sum dz");
+        assertEquals(expect[3] - 0.25, grads[1], SUM_TOL * (1 + Math.abs(grads[1])), what + " sum dz (x - mean)");
+        assertEquals(perRun[0] + 0.5, sums[0], SUM_TOL * (1 + Math.abs(sums[0])), what + " against the per-run kernel");
+        assertEquals(perRunGrad[1] - 0.25, grads[1], SUM_TOL * (1 + Math.abs(grads[1])), what + " against the per-run kernel");
+      }
+    }
+  }
 }
