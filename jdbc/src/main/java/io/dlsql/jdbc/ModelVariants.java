@@ -12,6 +12,7 @@ import io.dlsql.executor.compress.Codebook;
 import io.dlsql.executor.compress.InferenceModel;
 import io.dlsql.executor.compress.NarrowWeights;
 import io.dlsql.executor.compress.QuantizedNetwork;
+import io.dlsql.planner.explain.ExplainRow;
 import io.dlsql.executor.compress.SparseNetwork;
 import io.dlsql.executor.compress.TensorArchive;
 import io.dlsql.executor.graph.Network;
@@ -297,6 +298,42 @@ final class ModelVariants {
       }
     }
   }
+
+  /**
+   * The rows of EXPLAIN for a model that runs its own int8 kernels instead of a planned fp32
+   * network (empty for every other model): a plan row, then one row per step in the order
+   * {@link QuantizedNetwork#forward} runs them, with fused chains, precision and kernel. The
+   * planner's cost model does not price int8 kernels, so the estimate columns are -1.
+   */
+  List<ExplainRow> explainInt8(ModelInfo info, String mode) throws SQLException {
+    if (info.status() != ModelStatus.TRAINED) {
+      return List.of();
+    }
+    WeightSet weights = session.catalog().loadWeights(info.name());
+    if (!isArchive(weights)) {
+      return List.of();
+    }
+    TensorArchive a = archive(weights);
+    if (!ARCHIVE_INT8.equals(a.metadata("method"))) {
+      return List.of();
+    }
+    NetworkSpec spec = ModelStatements.spec(info);
+    int threads = io.dlsql.executor.kernel.Parallel.get().threads();
+    List<ExplainRow> rows = new java.util.ArrayList<>();
+    rows.add(new ExplainRow(ExplainRow.Kind.PLAN, -1, 0, mode, spec.outputName(), "", "", "", "", "int8", "", 0,
+        NO_ESTIMATE, -1));
+    try (QuantizedNetwork q = QuantizedNetwork.open(spec, QuantizedNetwork.Int8Model.fromArchive(spec, a))) {
+      int id = 1;
+      for (QuantizedNetwork.Step step : q.steps()) {
+        rows.add(new ExplainRow(ExplainRow.Kind.OPERATOR, id++, 1, step.operator(), step.name(), step.algorithm(),
+            "nchw", "", step.fusion(), step.precision(), "-", threads, NO_ESTIMATE, -1));
+      }
+    }
+    return rows;
+  }
+
+  /** The estimate columns of a row the cost model has no estimate for. */
+  private static final double NO_ESTIMATE = -1;
 
   /** A trained model from the catalog, opened for a run of {@code request}'s batch size. */
   Opened open(ModelInfo info, PlanRequest request) throws SQLException {

@@ -58,6 +58,18 @@ final class Planning {
     if (explain.analyze()) {
       return explainAnalyze(explain.statement(), execution);
     }
+    String inferred = switch (explain.statement()) {
+      case SqlEvaluateModel evaluate -> ModelStatements.modelName(evaluate.model());
+      case SqlPredict predict -> ModelStatements.modelName(predict.model());
+      default -> null;
+    };
+    if (inferred != null) {
+      // An int8 variant runs its own kernels, not a planned fp32 network: show those.
+      List<ExplainRow> int8 = new ModelVariants(session).explainInt8(models.model(inferred), io.dlsql.planner.Mode.INFER.name());
+      if (!int8.isEmpty()) {
+        return rows(int8);
+      }
+    }
     PhysicalPlan plan = switch (explain.statement()) {
       case SqlTrainModel train -> planTraining(train, execution);
       case SqlEvaluateModel evaluate -> planInference(ModelStatements.modelName(evaluate.model()), Evaluator.DEFAULT_BATCH);

@@ -163,6 +163,14 @@ final class Int8Conv2d implements GraphExecutor.NodeKernel {
     this.variant = variant;
   }
 
+  /** What computes this layer now, as EXPLAIN names it. */
+  String algorithm() {
+    if (lowering() == Lowering.FP32_CODES) {
+      return (implicitGemm ? "implicit_gemm" : "im2col") + " on int8 codes in fp32 (exact)";
+    }
+    return (g.isPointwise() ? "" : "int8 im2col + ") + "int8 gemm (" + variant.name().toLowerCase(java.util.Locale.ROOT) + ")";
+  }
+
   /** The lowering that runs with the current GEMM variant. */
   Lowering lowering() {
     return fp32CodesApplies && variant == Int8Gemm.Variant.FP32_EXACT ? Lowering.FP32_CODES : Lowering.BYTES;

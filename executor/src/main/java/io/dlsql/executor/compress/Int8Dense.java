@@ -90,6 +90,14 @@ final class Int8Dense implements GraphExecutor.NodeKernel {
     return oneExactBlock;
   }
 
+  /** What computes this layer now, as EXPLAIN names it. */
+  String algorithm() {
+    if (variant != Int8Gemm.Variant.FP32_EXACT) {
+      return "int8 gemm (" + variant.name().toLowerCase(java.util.Locale.ROOT) + ")";
+    }
+    return oneExactBlock ? "gemm on int8 codes in fp32 (exact)" : "gemm on int8 codes in fp32, exact k-blocks summed in int32";
+  }
+
   void setVariant(Int8Gemm.Variant variant) {
     this.variant = variant;
   }

@@ -119,6 +119,8 @@ public final class QuantizedNetwork implements InferenceModel {
   private final GraphExecutor executor;
   private final List<Int8Conv2d> convs = new ArrayList<>();
   private final List<Int8Dense> denses = new ArrayList<>();
+  /** The int8 kernels' descriptions by the index of the node (a chain's last) they compute. */
+  private final Map<Integer, java.util.function.Supplier<String>> algorithms = new LinkedHashMap<>();
 
   /** Chains of nodes an int8 kernel computes in one pass, by the index of their last node. */
   private final Map<Integer, int[]> chains;
@@ -283,10 +285,12 @@ public final class QuantizedNetwork implements InferenceModel {
       Int8Conv2d k = new Int8Conv2d(c.geometry(in[0], LayerSpec.where(first + 1, node.op())), q, l.bias(),
           l.inputScale(), new Int8Conv2d.Epilogue(residual, relu, pool));
       convs.add(k);
+      algorithms.put(index, k::algorithm);
       return k;
     }
     Int8Dense k = new Int8Dense(Math.toIntExact(GraphExecutor.numel(in[0])), q, l.bias(), l.inputScale(), relu);
     denses.add(k);
+    algorithms.put(index, k::algorithm);
     return k;
   }
 
@@ -314,6 +318,39 @@ public final class QuantizedNetwork implements InferenceModel {
   @Override
   public Tensor forward(Tensor x) {
     return executor.forward(x, null);
+  }
+
+  /**
+   * One step of what {@link #forward} runs, in order: a node, or a fused chain named by its first
+   * node, with its operator, the chain's node names joined by {@code +} (empty when not fused), the
+   * precision of its arithmetic and the kernel that computes it.
+   */
+  public record Step(String operator, String name, String fusion, String precision, String algorithm) {}
+
+  /** The steps {@link #forward} runs, in order (what EXPLAIN shows for an int8 model). */
+  public List<Step> steps() {
+    List<Node> nodes = model.foldedSpec().nodes();
+    java.util.Set<Integer> inner = new java.util.HashSet<>();
+    chains.values().forEach(c -> {
+      for (int i = 0; i < c.length - 1; i++) {
+        inner.add(c[i]);
+      }
+    });
+    List<Step> out = new ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (inner.contains(i)) {
+        continue;
+      }
+      Node last = nodes.get(i);
+      int[] chain = chains.get(i);
+      String fusion = chain == null ? ""
+          : String.join("+", java.util.Arrays.stream(chain).mapToObj(c -> nodes.get(c).name()).toList());
+      Node first = chain == null ? last : nodes.get(chain[0]);
+      java.util.function.Supplier<String> algorithm = algorithms.get(i);
+      out.add(new Step(first.op().specName(), first.name(), fusion, algorithm == null ? "fp32" : "int8",
+          algorithm == null ? "fp32 " + last.op().specName() : algorithm.get()));
+    }
+    return out;
   }
 
   /**
