@@ -22,10 +22,12 @@ import jdk.incubator.vector.VectorSpecies;
  * against 68 GFLOP/s (64 x 196 x 800, the convnet's second convolution). (A variant that multiplied
  * in int16 lanes and widened pair sums ran at about 5 GOP/s, and its C2-compiled code crashed the
  * JVM once; it was dropped. C2's auto-vectorizer does turn the scalar idiom {@code c[j] += a[2j] *
- * b[2j] + a[2j+1] * b[2j+1]} over short arrays into pairwise multiply-adds, but only with the
- * accumulators in memory: 11-12 GMAC/s on one core over L1-resident arrays and 4 GMAC/s in a GEMM
- * built on it, against 44 for the fp32 GEMM on the convnet's conv2 shape; written as dot-product
- * reductions it is not vectorized at all, 1.3-1.8 GMAC/s.) The
+ * b[2j] + a[2j+1] * b[2j+1]} over short arrays into pairwise multiply-adds (with VNNI {@code
+ * vpdpwssd}), but only with the accumulators in memory: 16-19 GMAC/s on one core over L1-resident
+ * arrays (bench/compress/SuperWordDot.java), 4 GMAC/s in a GEMM built on it, and four rows sharing
+ * one operand's loads are not vectorized at all (2.2), against 44 for the fp32 GEMM on the
+ * convnet's conv2 shape; written as dot-product reductions it is not vectorized either, 1.3-1.8
+ * GMAC/s.) The
  * convolution and dense kernels go one step further than {@link Variant#FP32_EXACT}: they keep
  * the weight codes widened to fp32 and quantize activations straight to fp32 codes, so no
  * widening pass runs per call ({@link Int8Conv2d}, {@link Int8Dense}).
