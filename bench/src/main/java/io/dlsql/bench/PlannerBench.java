@@ -49,12 +49,11 @@ public final class PlannerBench {
   private static final int WARMUP_BATCHES = 2;
   private static final double LEARNING_RATE = 0.01;
   /**
-   * A strategy whose warm-up batch takes more than this many times the plan's is timed in {@link
-   * #SLOW_ROUNDS} round(s): forced direct convolution takes seconds per batch, and timing it as
-   * often as the others would make the bench take most of an hour.
+   * A strategy whose first batch takes more than this many times the plan's is timed by that batch
+   * alone: forced direct convolution takes seconds per batch, and timing it as often as the others
+   * would make the bench take most of an hour.
    */
   private static final double SLOW_FACTOR = 3;
-  private static final int SLOW_ROUNDS = 1;
   private static final String PLAN = "plan";
   /** The plan passes when it reaches this fraction of the best uniform strategy's images/s. */
   private static final double ACCEPT_RATIO = 0.95;
@@ -152,11 +151,11 @@ public final class PlannerBench {
     for (Strategy s : strategies) {
       double rate = imagesPerSecond(s, batch);
       System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %6s %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
-          median(s), s.rounds + (s.rounds == SLOW_ROUNDS && s.rounds < rounds ? "*" : ""), rate, rate / planRate);
+          median(s), s.rounds + (s.rounds < rounds ? "*" : ""), rate, rate / planRate);
     }
     if (strategies.stream().anyMatch(s -> s.rounds < rounds)) {
-      System.out.printf(Locale.ROOT, "  * slower than %.0fx the plan in its warm-up batch: timed in %d round only%n",
-          SLOW_FACTOR, SLOW_ROUNDS);
+      System.out.printf(Locale.ROOT, "  * more than %.0fx the plan's time in its first batch: that batch (JIT warm-up"
+          + " included) is its only measurement%n", SLOW_FACTOR);
     }
     System.out.println("  plan: " + describe(plan.plan));
     double ratio = best == null ? 1 : planRate / imagesPerSecond(best, batch);
@@ -191,10 +190,11 @@ public final class PlannerBench {
   }
 
   /**
-   * Times the strategies ({@link PlanRuns#rotate}): one warm-up batch each; a strategy whose
-   * warm-up batch took more than {@link #SLOW_FACTOR} times the plan's (forced direct convolution,
-   * seconds per batch) is timed in one round only, the others get another warm-up batch and
-   * {@code rounds} rounds.
+   * Times the strategies ({@link PlanRuns#rotate}): one first batch each; a strategy whose first
+   * batch took more than {@link #SLOW_FACTOR} times the plan's (forced direct convolution, seconds
+   * per batch) keeps that batch as its only measurement (pessimistic by its JIT warm-up, which
+   * cannot change its rank at that distance); the others get another warm-up batch and {@code
+   * rounds} rounds.
    */
   private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
     List<PlanRuns.Runner> runners = new ArrayList<>();
@@ -206,17 +206,22 @@ public final class PlannerBench {
       int[] perStrategy = new int[runners.size()];
       for (int i = 0; i < runners.size(); i++) {
         boolean slow = first[i][0] > SLOW_FACTOR * first[0][0];
-        perStrategy[i] = slow ? SLOW_ROUNDS : rounds;
-        strategies.get(i).rounds = perStrategy[i];
-        if (!slow) {
-          for (int w = 1; w < WARMUP_BATCHES; w++) {
-            runners.get(i).step(w);
-          }
+        perStrategy[i] = slow ? 0 : rounds;
+        if (slow) {
+          strategies.get(i).msPerBatch = first[i];
+          strategies.get(i).rounds = 1;
+          continue;
+        }
+        for (int w = 1; w < WARMUP_BATCHES; w++) {
+          runners.get(i).step(w);
         }
       }
       double[][] ms = PlanRuns.rotate(runners, perStrategy, WARMUP_BATCHES);
       for (int i = 0; i < runners.size(); i++) {
-        strategies.get(i).msPerBatch = ms[i];
+        if (perStrategy[i] > 0) {
+          strategies.get(i).msPerBatch = ms[i];
+          strategies.get(i).rounds = perStrategy[i];
+        }
       }
     } finally {
       runners.forEach(PlanRuns.Runner::close);

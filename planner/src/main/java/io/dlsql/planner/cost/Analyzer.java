@@ -30,12 +30,13 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.List;
-import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
@@ -162,6 +163,7 @@ public final class Analyzer {
     LogicalPlan logical = LogicalPlan.of(spec);
     Map<String, Map<String, String>> out = new LinkedHashMap<>();
     List<Skipped> skipped = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
     int kernels = 0;
     int conversions = 0;
     int batch = settings.batch();
@@ -181,8 +183,8 @@ public final class Analyzer {
           Implementation impl = candidates.get(c);
           int t = effectiveThreads(impl, settings.threads(), batch);
           String fwdKey = TuningRecords.key(node, impl, fwd, t);
-          if (out.containsKey(fwdKey)) {
-            continue;
+          if (!seen.add(fwdKey)) {
+            continue; // the same shape under the same implementation: measured (or skipped) once
           }
           if (estimate[c] > settings.skipFactor() * best) {
             skipped.add(new Skipped(node.name(), impl.key(), String.format(Locale.ROOT,
@@ -218,8 +220,8 @@ public final class Analyzer {
 
   /**
    * Times every conversion a plan could put before {@code node}: each image input, from every
-   * layout some candidate of any node writes, into each layout a candidate of this node reads
-   * (both directions, since training converts the gradient back). Returns how many ran.
+   * layout the registry has into each layout a candidate of this node reads, and back (training
+   * converts the gradient back). Returns how many ran.
    */
   private int measureConversions(LogicalNode node, List<Implementation> candidates, Settings settings,
       Map<String, Map<String, String>> out) {
