@@ -11,8 +11,6 @@ import java.util.Objects;
  * activation fused into the same pass.
  */
 public final class Add extends Layer {
-  /** Floats per block of backward: small enough that a block written once is still in L1 to copy. */
-  private static final int COPY_BLOCK = 4096;
   private FusedActivation activation = FusedActivation.IDENTITY;
 
   public Add(String name, int[] shape) {
@@ -57,23 +55,10 @@ public final class Add extends Layer {
     }
     MemorySegment y = output.segment();
     MemorySegment dy = gradOutput.segment();
-    boolean identity = activation == FusedActivation.IDENTITY;
-    // One pass on all threads: each block is computed into the first gradient and copied from
-    // there into the others while it is still in cache.
-    Elementwise.forEach(output.numel(), (from, to) -> {
-      for (long b = from; b < to; b += COPY_BLOCK) {
-        long end = Math.min(to, b + COPY_BLOCK);
-        long bytes = (end - b) * Float.BYTES;
-        if (identity) {
-          MemorySegment.copy(dy, b * Float.BYTES, targets[0], b * Float.BYTES, bytes);
-        } else {
-          ElementwiseKernels.reluBackward(y, dy, targets[0], b, end);
-        }
-        for (int k = 1; k < targets.length; k++) {
-          MemorySegment.copy(targets[0], b * Float.BYTES, targets[k], b * Float.BYTES, bytes);
-        }
-      }
-    });
+    boolean relu = activation == FusedActivation.RELU;
+    // One pass on all threads that reads dy (and y) once and writes every gradient.
+    Elementwise.forEach(output.numel(), (from, to) ->
+        ElementwiseKernels.gradientToAll(y, dy, targets, relu, from, to));
   }
 
   /** The activation applied to the sum (a residual block's closing ReLU), identity by default. */

@@ -78,6 +78,33 @@ public final class ElementwiseKernels {
     }
   }
 
+  /**
+   * Every {@code dx[k][i] = relu ? (s[i] > 0 ? dy[i] : 0) : dy[i]} for i in [from, to): one
+   * gradient sent to several inputs (a residual add's), reading dy and s once.
+   */
+  public static void gradientToAll(
+      MemorySegment s, MemorySegment dy, MemorySegment[] dx, boolean relu, long from, long to) {
+    long i = from;
+    if (KernelSwitch.vector()) {
+      FloatVector zero = FloatVector.zero(SPECIES);
+      for (; i + V <= to; i += V) {
+        FloatVector g = load(dy, i);
+        if (relu) {
+          g = zero.blend(g, load(s, i).compare(VectorOperators.GT, 0f));
+        }
+        for (MemorySegment d : dx) {
+          g.intoMemorySegment(d, i * Float.BYTES, ORDER);
+        }
+      }
+    }
+    for (; i < to; i++) {
+      float g = relu && !(s.getAtIndex(F32, i) > 0f) ? 0f : dy.getAtIndex(F32, i);
+      for (MemorySegment d : dx) {
+        d.setAtIndex(F32, i, g);
+      }
+    }
+  }
+
   // y[i] = x[i] > 0 ? x[i] : slope * x[i]
   public static void leakyRelu(MemorySegment x, MemorySegment y, float slope, long from, long to) {
     long i = from;
