@@ -49,11 +49,12 @@ public final class PlannerBench {
   private static final int WARMUP_BATCHES = 2;
   private static final double LEARNING_RATE = 0.01;
   /**
-   * A strategy whose first batch takes more than this many times the plan's is timed by that batch
-   * alone: forced direct convolution takes seconds per batch, and timing it as often as the others
-   * would make the bench take most of an hour.
+   * A forced strategy estimated more than this many times slower than the plan is timed once on
+   * 1/{@link #SLOW_BATCH_DIVISOR} of the batch: forced direct convolution takes seconds to minutes
+   * per batch, and timing it like the others would make the bench take most of an hour.
    */
-  private static final double SLOW_FACTOR = 3;
+  private static final double SLOW_FACTOR = 5;
+  private static final int SLOW_BATCH_DIVISOR = 8;
   private static final String PLAN = "plan";
   /** The plan passes when it reaches this fraction of the best uniform strategy's images/s. */
   private static final double ACCEPT_RATIO = 0.95;
@@ -94,6 +95,8 @@ public final class PlannerBench {
     final PhysicalPlan plan;
     double[] msPerBatch;
     int rounds;
+    /** Images per timed batch: the configuration's batch, or a fraction of it for slow strategies. */
+    int timedBatch;
 
     Strategy(String name, PhysicalPlan plan) {
       names.add(name);
@@ -151,11 +154,11 @@ public final class PlannerBench {
     for (Strategy s : strategies) {
       double rate = imagesPerSecond(s, batch);
       System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %6s %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
-          median(s), s.rounds + (s.rounds < rounds ? "*" : ""), rate, rate / planRate);
+          median(s), s.rounds + (s.timedBatch < batch ? "*" : ""), rate, rate / planRate);
     }
-    if (strategies.stream().anyMatch(s -> s.rounds < rounds)) {
-      System.out.printf(Locale.ROOT, "  * more than %.0fx the plan's time in its first batch: that batch (JIT warm-up"
-          + " included) is its only measurement%n", SLOW_FACTOR);
+    if (strategies.stream().anyMatch(s -> s.timedBatch < batch)) {
+      System.out.printf(Locale.ROOT, "  * estimated more than %.0fx the plan: timed once on %d of the %d images (JIT warm-up"
+          + " included), scaled to the batch%n", SLOW_FACTOR, Math.max(1, batch / SLOW_BATCH_DIVISOR), batch);
     }
     System.out.println("  plan: " + describe(plan.plan));
     double ratio = best == null ? 1 : planRate / imagesPerSecond(best, batch);
@@ -190,37 +193,40 @@ public final class PlannerBench {
   }
 
   /**
-   * Times the strategies ({@link PlanRuns#rotate}): one first batch each; a strategy whose first
-   * batch took more than {@link #SLOW_FACTOR} times the plan's (forced direct convolution, seconds
-   * per batch) keeps that batch as its only measurement (pessimistic by its JIT warm-up, which
-   * cannot change its rank at that distance); the others get another warm-up batch and {@code
-   * rounds} rounds.
+   * Times the strategies ({@link PlanRuns#rotate}). A forced strategy whose estimated step is more
+   * than {@link #SLOW_FACTOR} times the plan's (forced direct convolution: seconds per batch, a
+   * minute in ResNet-20 training) is timed once, on a batch of 1/{@link #SLOW_BATCH_DIVISOR} of the
+   * images, JIT warm-up included, and its time scaled to the whole batch (its kernels' time is
+   * linear in the batch); it cannot be near the plan either way. The others get {@link
+   * #WARMUP_BATCHES} warm-up batches and {@code rounds} rounds.
    */
   private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
     List<PlanRuns.Runner> runners = new ArrayList<>();
+    double planEstimate = strategies.get(0).plan.cost().stepNanos();
+    int small = Math.max(1, batch / SLOW_BATCH_DIVISOR);
     try {
-      for (Strategy s : strategies) {
-        runners.add(new PlanRuns.Runner(spec, mode, batch, s.plan, LEARNING_RATE));
+      int[] perStrategy = new int[strategies.size()];
+      for (int i = 0; i < strategies.size(); i++) {
+        Strategy s = strategies.get(i);
+        boolean slow = i > 0 && s.plan.cost().stepNanos() > SLOW_FACTOR * planEstimate;
+        s.timedBatch = slow ? small : batch;
+        runners.add(new PlanRuns.Runner(spec, mode, s.timedBatch, s.plan, LEARNING_RATE));
+        perStrategy[i] = slow ? 1 : rounds;
       }
-      double[][] first = PlanRuns.rotate(runners, PlanRuns.rounds(runners.size(), 1), 0);
-      int[] perStrategy = new int[runners.size()];
-      for (int i = 0; i < runners.size(); i++) {
-        boolean slow = first[i][0] > SLOW_FACTOR * first[0][0];
-        perStrategy[i] = slow ? 0 : rounds;
-        if (slow) {
-          strategies.get(i).msPerBatch = first[i];
-          strategies.get(i).rounds = 1;
-          continue;
-        }
-        for (int w = 1; w < WARMUP_BATCHES; w++) {
-          runners.get(i).step(w);
+      for (int w = 0; w < WARMUP_BATCHES; w++) {
+        for (int i = 0; i < runners.size(); i++) {
+          if (strategies.get(i).timedBatch == batch) {
+            runners.get(i).step(w);
+          }
         }
       }
       double[][] ms = PlanRuns.rotate(runners, perStrategy, WARMUP_BATCHES);
       for (int i = 0; i < runners.size(); i++) {
-        if (perStrategy[i] > 0) {
-          strategies.get(i).msPerBatch = ms[i];
-          strategies.get(i).rounds = perStrategy[i];
+        Strategy s = strategies.get(i);
+        s.rounds = perStrategy[i];
+        s.msPerBatch = ms[i].clone();
+        for (int r = 0; r < s.rounds; r++) {
+          s.msPerBatch[r] *= (double) batch / s.timedBatch;
         }
       }
     } finally {

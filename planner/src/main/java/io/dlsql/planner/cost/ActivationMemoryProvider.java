@@ -1,6 +1,7 @@
 package io.dlsql.planner.cost;
 
 import io.dlsql.executor.graph.LayerSpec;
+import io.dlsql.executor.kernel.pool.MaxPool2x2;
 import io.dlsql.planner.Mode;
 import io.dlsql.planner.logical.LogicalNode;
 
@@ -36,11 +37,29 @@ public final class ActivationMemoryProvider {
       case LayerSpec.BatchNorm b ->
           new Saved(true, false, BATCHNORM_SAVED_PER_CHANNEL * node.outputShape()[0] * elementBytes);
       case LayerSpec.Activation a -> new Saved(false, true, 0);
-      case LayerSpec.Pool p ->
-          new Saved(false, false, p.max() ? node.outputNumel() * batch * Integer.BYTES : 0);
+      case LayerSpec.Pool p -> new Saved(false, false, p.max() ? maxPoolIndexBytes(p, node, batch) : 0);
       case LayerSpec.Dropout d -> new Saved(false, false, node.outputNumel() * batch * elementBytes);
       default -> Saved.NOTHING;
     };
+  }
+
+  /**
+   * What training max pooling keeps for backward (NCHW, the layout training plans use): a 2x2
+   * stride-2 window keeps 2 bits per output ({@code MaxPool2x2.recordInts}), any other window an
+   * int index per output.
+   */
+  static long maxPoolIndexBytes(LayerSpec.Pool p, LogicalNode node, int batch) {
+    int[] out = node.outputShape();
+    if (pairWindow(p)) {
+      return MaxPool2x2.recordInts((long) batch * out[0], out[1], out[2]) * Integer.BYTES;
+    }
+    return node.outputNumel() * batch * Integer.BYTES;
+  }
+
+  /** Whether the executor's 2x2 stride-2 max-pool kernel computes this window. */
+  public static boolean pairWindow(LayerSpec.Pool p) {
+    return p.max() && p.kernelH() == 2 && p.kernelW() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0
+        && p.padW() == 0;
   }
 
   /** Bytes of everything {@code node} saves, tensors it shares with others counted in full. */

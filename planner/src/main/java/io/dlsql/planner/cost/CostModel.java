@@ -170,7 +170,8 @@ public final class CostModel {
   /**
    * Peak bytes of an inference step: the persistent bytes, the workspace the executor holds for
    * the run ({@link StageModel#heldWorkspaceBytes}: the shared im2col buffers, transformed
-   * weights), max pooling's argmax buffers (kept by the layer for the run), and a walk over the schedule allocating each written output and each converted copy
+   * weights), max pooling's argmax buffers in blocked layouts (kept by the layer for the run), and
+   * a walk over the schedule allocating each written output and each converted copy
    * in its layout's storage (NCHWc rounds channels up to whole blocks) and freeing a tensor after
    * its last reader. Scratch the kernels keep on the Java heap (GEMM packing, implicit GEMM's
    * padded image) is not counted, as {@code MemoryTracker} does not measure it.
@@ -206,8 +207,8 @@ public final class CostModel {
     }
     long argmax = 0;
     for (PlanNode.Operator op : plan.operators()) {
-      if (op.logical().op() == Op.MAXPOOL2D) {
-        // Max pooling keeps its argmax buffer from its first forward on, inference included.
+      if (op.logical().op() == Op.MAXPOOL2D && op.implementation().inputLayout() != TensorLayout.NCHW) {
+        // Max pooling in a blocked layout keeps an argmax buffer, inference included (NCHW keeps none).
         argmax += op.logical().outputNumel() * batch * Integer.BYTES;
       }
     }
