@@ -263,4 +263,35 @@ class Int8FusionTest {
       }
     }
   }
+
+  /**
+   * The steps EXPLAIN shows for an int8 ResNet-20 are what forward runs: batchnorms folded away,
+   * every convolution int8 with its fused chain, the lowering named after the GEMM variant in use.
+   */
+  @Test
+  void stepsNameTheKernelsThatRun() {
+    NetworkSpec spec = Architectures.build("resnet", Map.of("depth", 20), new int[] {1, 28, 28}, 10);
+    LinkedHashMap<String, float[]> w = Fixtures.weights(spec, 71);
+    InMemoryDataset calibration = Fixtures.randomDataset(2, spec.inputShape(), spec.classes(), 72);
+    try (QuantizedNetwork q = QuantizedNetwork.quantize(spec, w, calibration, Calibration.Options.defaults())) {
+      List<QuantizedNetwork.Step> steps = q.steps();
+      long convs = steps.stream().filter(s -> s.operator().equals("conv2d")).count();
+      assertEquals(21, convs, "19 3x3 convolutions and 2 projection shortcuts");
+      for (QuantizedNetwork.Step s : steps) {
+        assertTrue(!s.operator().equals("batchnorm2d"), "batchnorm is folded: " + s);
+        boolean int8 = s.operator().equals("conv2d") || s.operator().equals("dense");
+        assertEquals(int8 ? "int8" : "fp32", s.precision(), s.toString());
+      }
+      // The second convolution of the first block: conv -> ADD(shortcut) -> ReLU in one kernel.
+      QuantizedNetwork.Step residual = steps.stream().filter(s -> s.name().equals("layer1.0.conv2")).findFirst()
+          .orElseThrow();
+      assertEquals("layer1.0.conv2+layer1.0.add+layer1.0.relu2", residual.fusion());
+      boolean vector = Gemm.variant() != Gemm.Variant.REFERENCE;
+      assertEquals(vector ? "implicit_gemm on int8 codes in fp32 (exact)" : "int8 im2col + int8 gemm (reference)",
+          residual.algorithm());
+      q.setGemmVariant(Int8Gemm.Variant.INT32);
+      assertEquals("int8 im2col + int8 gemm (int32)", q.steps().stream()
+          .filter(s -> s.name().equals("layer1.0.conv2")).findFirst().orElseThrow().algorithm());
+    }
+  }
 }
