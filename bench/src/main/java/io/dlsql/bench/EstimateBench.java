@@ -64,7 +64,7 @@ public final class EstimateBench {
     String clock = PlanRuns.configure();
     System.out.printf(Locale.ROOT, "estimate bench: %s, %d measured batches, load average %s%n", clock, batches,
         PlanRuns.loadAverage());
-    MachineProfile machine = Calibration.measure();
+    MachineProfile machine = Calibration.measure(PlanRuns.CLOCK);
     List<String> summary = new ArrayList<>();
     for (String model : models) {
       for (String mode : modes) {

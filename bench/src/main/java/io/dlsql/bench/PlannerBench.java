@@ -68,7 +68,7 @@ public final class PlannerBench {
     int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : 0;
     String clock = PlanRuns.configure();
     System.out.printf(Locale.ROOT, "planner bench: %s, %d rounds, load average %s%n", clock, rounds, loadAverage());
-    MachineProfile machine = Calibration.measure();
+    MachineProfile machine = Calibration.measure(PlanRuns.CLOCK);
     List<String> summary = new ArrayList<>();
     for (String model : models) {
       for (String mode : modes) {

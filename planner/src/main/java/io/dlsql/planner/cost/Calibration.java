@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.LongSupplier;
 
 /**
  * Measures the machine's ceilings once: the executor's GEMM on a square problem that fits the
@@ -44,8 +45,22 @@ public final class Calibration {
     return measure(counts);
   }
 
-  /** The ceilings at these thread counts (1 must be among them). */
+  /**
+   * The ceilings on {@code clock}: the wall clock at every thread count ({@link #measure()}), or the
+   * thread CPU clock at one thread (steady on a loaded machine, where the wall-clock best rate of a
+   * short run can be a fraction of the machine's).
+   */
+  public static MachineProfile measure(Analyzer.Clock clock) {
+    return clock == Analyzer.Clock.WALL ? measure() : measure(List.of(1), clock);
+  }
+
+  /** The ceilings at these thread counts (1 must be among them), on the wall clock. */
   public static MachineProfile measure(List<Integer> threadCounts) {
+    return measure(threadCounts, Analyzer.Clock.WALL);
+  }
+
+  private static MachineProfile measure(List<Integer> threadCounts, Analyzer.Clock clock) {
+    LongSupplier now = clock.source();
     int before = Parallel.get().threads();
     TreeMap<Integer, MachineProfile.Ceilings> out = new TreeMap<>();
     try (Arena arena = Arena.ofShared()) {
@@ -61,7 +76,7 @@ public final class Calibration {
       src.fill((byte) 1);
       for (int t : threadCounts) {
         Parallel.setThreads(t);
-        out.put(t, new MachineProfile.Ceilings(gemmGflops(a, b, c), bandwidthGbs(src, dst)));
+        out.put(t, new MachineProfile.Ceilings(gemmGflops(a, b, c, now), bandwidthGbs(src, dst, now)));
       }
     } finally {
       Parallel.setThreads(before);
@@ -80,16 +95,16 @@ public final class Calibration {
     return measured;
   }
 
-  private static double gemmGflops(MemorySegment a, MemorySegment b, MemorySegment c) {
+  private static double gemmGflops(MemorySegment a, MemorySegment b, MemorySegment c, LongSupplier now) {
     int n = GEMM_SIZE;
     double flops = 2.0 * n * n * n;
     warmUp(() -> Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n));
     double best = 0;
     long spent = 0;
     for (int rep = 0; rep < MIN_REPEATS || spent < MIN_MEASURE_NANOS; rep++) {
-      long start = System.nanoTime();
+      long start = now.getAsLong();
       Gemm.sgemm(false, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
-      long nanos = System.nanoTime() - start;
+      long nanos = Math.max(1, now.getAsLong() - start);
       spent += nanos;
       best = Math.max(best, flops / nanos);
     }
@@ -117,7 +132,7 @@ public final class Calibration {
     }
   }
 
-  private static double bandwidthGbs(MemorySegment src, MemorySegment dst) {
+  private static double bandwidthGbs(MemorySegment src, MemorySegment dst, LongSupplier now) {
     Parallel pool = Parallel.get();
     int chunks = pool.threads();
     long chunkBytes = COPY_BYTES / chunks;
@@ -130,9 +145,9 @@ public final class Calibration {
     double best = 0;
     long spent = 0;
     for (int rep = 0; rep < MIN_REPEATS || spent < MIN_MEASURE_NANOS; rep++) {
-      long start = System.nanoTime();
+      long start = now.getAsLong();
       copy.run();
-      long nanos = System.nanoTime() - start;
+      long nanos = Math.max(1, now.getAsLong() - start);
       spent += nanos;
       // A copy reads and writes every byte.
       best = Math.max(best, 2.0 * COPY_BYTES / nanos);

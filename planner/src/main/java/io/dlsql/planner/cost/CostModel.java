@@ -124,13 +124,23 @@ public final class CostModel {
     return time.nanos(op.logical(), op.implementation(), batch, direction, grad, role, op.threads());
   }
 
-  /** Estimated backward nanoseconds of {@code op} (0 for inference). */
+  /**
+   * Estimated backward nanoseconds of {@code op} (0 for inference). A fused ReLU's backward is the
+   * producer masking the output gradient, one pass like the ReLU's own backward: its measured
+   * time when ANALYZE took it.
+   */
   public double backwardNanos(PhysicalPlan plan, PlanNode.Operator op) {
     if (plan.request().mode() == Mode.INFER) {
       return 0;
     }
-    return time.nanos(op.logical(), op.implementation(), plan.request().batchSize(), Direction.BACKWARD,
-        inputNeedsGrad(op.logical()), role(plan, op), op.threads());
+    int batch = plan.request().batchSize();
+    FusionRole role = role(plan, op);
+    if (!role.readsFirstInput() && !role.folded()
+        && time.measured(op.logical(), op.implementation(), Direction.BACKWARD, op.threads(), batch)) {
+      role = FusionRole.UNFUSED;
+    }
+    return time.nanos(op.logical(), op.implementation(), batch, Direction.BACKWARD, inputNeedsGrad(op.logical()), role,
+        op.threads());
   }
 
   /** Peak workspace bytes of {@code op} over its passes. */
