@@ -86,7 +86,10 @@ public final class BlockedDepthwiseConv2d {
                 }
               }
             }
-            store(act == FusedActivation.RELU ? a.max(0f) : a, y, o, m);
+            // Parked and reloaded, so the loop accumulator never reaches a call: a vector passed to a
+            // call C2 does not inline is boxed, and a boxed accumulator at every FMA of its loop.
+            (act == FusedActivation.RELU ? a.max(0f) : a).intoArray(acc, 0);
+            store(FloatVector.fromArray(SPECIES, acc, 0), y, o, m);
             continue;
           }
           System.arraycopy(bias, gi * LANES, acc, 0, LANES);

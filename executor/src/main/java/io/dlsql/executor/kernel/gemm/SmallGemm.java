@@ -61,6 +61,7 @@ final class SmallGemm {
       int ldc) {
     long aRowStep = transA ? 1 : lda;
     long aColStep = transA ? lda : 1;
+    float[] lanes = GemmWorkspace.current().tile();
     for (int i = 0; i < m; i++) {
       long aRow = aOff + i * aRowStep;
       long cRow = cOff + (long) i * ldc;
@@ -73,7 +74,9 @@ final class SmallGemm {
           FloatVector av = FloatVector.broadcast(SPECIES, a.getAtIndex(F32, aRow + p * aColStep));
           acc = av.fma(bv, acc);
         }
-        TileStore.full(acc, c, cRow + j, alpha, beta);
+        // Parked and reloaded, so the loop accumulator never reaches a call (see TileStore.sumLanes).
+        acc.intoArray(lanes, 0);
+        TileStore.full(FloatVector.fromArray(SPECIES, lanes, 0), c, cRow + j, alpha, beta);
       }
       for (; j < n; j++) {
         float sum = 0f;
