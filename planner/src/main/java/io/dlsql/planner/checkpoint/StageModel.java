@@ -35,8 +35,8 @@ import java.util.stream.Collectors;
  * larger of its forward liveness walk and its gradient liveness walk; for a recomputed segment
  * its stages' saved activations (recomputed and held together) and the largest such walk among
  * them. Backward visits segments last to first, so everything stored before a segment is still
- * held when it runs. Layout conversions are not modelled here (a converted copy has the size of
- * its source and lives only while its reader runs).
+ * held when it runs. An input converted into its reader's layout is held, in that layout's
+ * storage, from the reader's forward to its backward, as the executor holds it.
  */
 public final class StageModel {
   /** What one stage costs and saves. */
@@ -101,6 +101,12 @@ public final class StageModel {
         }
         privateBytes += sv.privateBytes();
         PlanNode.Operator op = plan.operator(j);
+        for (int in : op.inputs()) {
+          // Training holds an input converted into the node's layout until the node's backward.
+          if (plan.nodes().get(in) instanceof PlanNode.Conversion c) {
+            privateBytes += CostModel.tensorBytes(c.shape(), c.to(), batch);
+          }
+        }
         nanos += cost.forwardNanos(plan, op);
         flops += cost.flops().flops(node, op.implementation(), batch, Direction.FORWARD_TRAIN,
             CostModel.inputNeedsGrad(node), CostModel.role(plan, op));
