@@ -32,10 +32,6 @@ COMPRESS MODEL resnet20 INTO student_alone USING DISTILL(STUDENT small_cnn, ALPH
   WITH (epochs = 3, batch_size = 128, optimizer = 'sgd', learning_rate = 0.05, momentum = 0.9, seed = 42);
 EVALUATE MODEL student_alone ON (SELECT image, label FROM fashion_test);
 
-SELECT name, kind, parent, parameters, accuracy, size_bytes, latency_ms, throughput, properties
-FROM sys.models WHERE name LIKE 'resnet20%' OR name LIKE 'student%' ORDER BY size_bytes DESC;
-SELECT name, kind, accuracy, size_bytes FROM TABLE(pareto('accuracy', 'size_bytes', lineage => 'resnet20'));
-
 -- ALPHA 0.9 diverges at learning rate 0.05 (the soft term's gradient is ALPHA * T = 3.6x the
 -- hard term's scale); at a quarter of the rate, with and without the teacher:
 COMPRESS MODEL resnet20 INTO student_kd_slow USING DISTILL(STUDENT small_cnn, TEMPERATURE 4, ALPHA 0.9)
@@ -46,3 +42,7 @@ COMPRESS MODEL resnet20 INTO student_alone_slow USING DISTILL(STUDENT small_cnn,
   ON (SELECT image, label FROM fashion_train)
   WITH (epochs = 3, batch_size = 128, optimizer = 'sgd', learning_rate = 0.0125, momentum = 0.9, seed = 42);
 EVALUATE MODEL student_alone_slow ON (SELECT image, label FROM fashion_test);
+
+SELECT name, kind, parent, parameters, accuracy, size_bytes, latency_ms, throughput, properties
+FROM sys.models WHERE name LIKE 'resnet20%' OR name LIKE 'student%' ORDER BY size_bytes DESC;
+SELECT name, kind, accuracy, size_bytes FROM TABLE(pareto('accuracy', 'size_bytes', lineage => 'resnet20'));
