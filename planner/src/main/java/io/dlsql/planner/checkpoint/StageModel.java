@@ -13,6 +13,7 @@ import io.dlsql.planner.logical.LogicalNode;
 import io.dlsql.planner.logical.LogicalPlan;
 import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
+import io.dlsql.planner.physical.TensorLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -114,11 +115,11 @@ public final class StageModel {
       long internal = privateBytes;
       for (int t : saved) {
         if (t > a && t < b) {
-          internal += tensorBytes(logical, t, batch);
+          internal += tensorBytes(plan, t, batch);
         }
       }
-      long inBytes = a == 0 ? 0 : tensorBytes(logical, a, batch);
-      long outBytes = tensorBytes(logical, b, batch);
+      long inBytes = a == 0 ? 0 : tensorBytes(plan, a, batch);
+      long outBytes = tensorBytes(plan, b, batch);
       stages.add(new Stage(s, a, b, nodes, internal, saved.contains(a), saved.contains(b), inBytes,
           outBytes, forwardWalk(plan, cost, a, b, inBytes), backwardWalk(plan, cost, a, b, outBytes),
           nanos, flops));
@@ -183,8 +184,13 @@ public final class StageModel {
     return out;
   }
 
-  private static long tensorBytes(LogicalPlan logical, int tensor, int batch) {
-    return CostModel.tensorBytes(logical.shape(tensor), batch);
+  /**
+   * Bytes of a batch of logical tensor {@code tensor} as the executor stores it: in the layout its
+   * producer writes (NCHWc rounds channels up to whole blocks); its gradient has the same size.
+   */
+  private static long tensorBytes(PhysicalPlan plan, int tensor, int batch) {
+    TensorLayout layout = tensor == 0 ? TensorLayout.NCHW : plan.operator(tensor - 1).layout();
+    return CostModel.tensorBytes(plan.logical().shape(tensor), layout, batch);
   }
 
   /**
@@ -220,7 +226,7 @@ public final class StageModel {
     long live = inBytes;
     long peak = live;
     for (int j = a; j < b; j++) {
-      long out = executorWrites(logical, j) ? tensorBytes(logical, j + 1, batch) : 0;
+      long out = executorWrites(logical, j) ? tensorBytes(plan, j + 1, batch) : 0;
       size.put(j + 1, out);
       live += out;
       peak = Math.max(peak, live);
@@ -254,14 +260,14 @@ public final class StageModel {
           continue;
         }
         if (liveGrads.add(in)) {
-          live += tensorBytes(logical, in, batch);
+          live += tensorBytes(plan, in, batch);
         } else {
-          scratch += tensorBytes(logical, in, batch);
+          scratch += tensorBytes(plan, in, batch);
         }
       }
       peak = Math.max(peak, live + scratch);
       if (liveGrads.remove(j + 1)) {
-        live -= tensorBytes(logical, j + 1, batch);
+        live -= tensorBytes(plan, j + 1, batch);
       }
     }
     return peak;
