@@ -670,8 +670,9 @@ public final class ImplicitGemmConv2d {
             (relu ? v.max(zero) : v).intoMemorySegment(out, (to + j) * Float.BYTES, ORDER);
           }
           if (j < ow && to + j + V <= limit) {
+            // Masked on both sides: the last row of the last channel may end the grid array.
             VectorMask<Float> m = SPECIES.indexInRange(j, ow);
-            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j).add(bv);
+            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j, m).add(bv);
             (relu ? v.max(zero) : v).intoMemorySegment(out, (to + j) * Float.BYTES, ORDER, m);
             j = ow;
           }
@@ -710,7 +711,7 @@ public final class ImplicitGemmConv2d {
           }
           if (j < ow && to + j + V <= limit && (res == null || to + j + V <= res.byteSize() / Float.BYTES)) {
             VectorMask<Float> mask = SPECIES.indexInRange(j, ow);
-            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j).fma(mv, bv);
+            FloatVector v = FloatVector.fromArray(SPECIES, grid, from + j, mask).fma(mv, bv);
             if (res != null) {
               v = v.add(FloatVector.fromMemorySegment(SPECIES, res, (to + j) * Float.BYTES, ORDER, mask));
             }
