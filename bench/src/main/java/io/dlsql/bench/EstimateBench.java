@@ -57,18 +57,16 @@ public final class EstimateBench {
   private EstimateBench() {}
 
   public static void main(String[] args) {
-    int batches = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-    List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));
-    List<String> modes = List.of((args.length > 2 ? args[2] : "train,infer").split(","));
-    int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+    PlanRuns.Configurations configurations = PlanRuns.Configurations.parse(args, 5);
+    int batches = configurations.count();
     String clock = PlanRuns.configure();
     System.out.printf(Locale.ROOT, "estimate bench: %s, %d measured batches, load average %s%n", clock, batches,
         PlanRuns.loadAverage());
     MachineProfile machine = Calibration.measure(PlanRuns.CLOCK);
     List<String> summary = new ArrayList<>();
-    for (String model : models) {
-      for (String mode : modes) {
-        summary.add(run(model, mode.equals("train") ? Mode.TRAIN : Mode.INFER, batches, analyzeBatch, machine));
+    for (String model : configurations.models()) {
+      for (Mode mode : configurations.modes()) {
+        summary.add(run(model, mode, batches, configurations.analyzeBatch(), machine));
       }
     }
     System.out.printf(Locale.ROOT,

@@ -45,6 +45,22 @@ final class PlanRuns {
 
   private PlanRuns() {}
 
+  /**
+   * The planner benches' arguments {@code [count] [models] [modes] [analyze_batch]}: rounds or
+   * measured batches, comma-separated models and modes, and the ANALYZE batch (0: the run's).
+   */
+  record Configurations(int count, List<String> models, List<Mode> modes, int analyzeBatch) {
+    static Configurations parse(String[] args, int defaultCount) {
+      int count = args.length > 0 ? Integer.parseInt(args[0]) : defaultCount;
+      List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));
+      List<Mode> modes = Arrays.stream((args.length > 2 ? args[2] : "train,infer").split(","))
+          .map(m -> m.equals("train") ? Mode.TRAIN : Mode.INFER)
+          .toList();
+      int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+      return new Configurations(count, models, modes, analyzeBatch);
+    }
+  }
+
   /** Sets the kernel threads the clock needs (one for the CPU clock) and says what the run uses. */
   static String configure() {
     if (CLOCK == Analyzer.Clock.THREAD_CPU) {

@@ -62,17 +62,15 @@ public final class PlannerBench {
   private PlannerBench() {}
 
   public static void main(String[] args) {
-    int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
-    List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));
-    List<String> modes = List.of((args.length > 2 ? args[2] : "train,infer").split(","));
-    int analyzeBatch = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+    PlanRuns.Configurations configurations = PlanRuns.Configurations.parse(args, 7);
+    int rounds = configurations.count();
     String clock = PlanRuns.configure();
     System.out.printf(Locale.ROOT, "planner bench: %s, %d rounds, load average %s%n", clock, rounds, loadAverage());
     MachineProfile machine = Calibration.measure(PlanRuns.CLOCK);
     List<String> summary = new ArrayList<>();
-    for (String model : models) {
-      for (String mode : modes) {
-        summary.add(run(model, mode.equals("train") ? Mode.TRAIN : Mode.INFER, rounds, analyzeBatch, machine));
+    for (String model : configurations.models()) {
+      for (Mode mode : configurations.modes()) {
+        summary.add(run(model, mode, rounds, configurations.analyzeBatch(), machine));
       }
     }
     System.out.printf(Locale.ROOT, "%nsummary (load average at the end %s; pass: ratio >= %.2f everywhere, > 1 somewhere)%n",
