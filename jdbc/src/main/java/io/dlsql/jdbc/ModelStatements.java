@@ -64,6 +64,12 @@ final class ModelStatements {
     if (catalog().table(name).isPresent()) {
       throw new UserException("'" + name + "' is already the name of a table");
     }
+    List<String> dependants = exists ? dependants(name) : List.of();
+    if (!dependants.isEmpty()) {
+      // Replacing would leave the variants naming a parent they were not derived from.
+      throw new UserException("model '" + name + "' has variants derived from it (" + String.join(", ", dependants)
+          + "); DROP MODEL " + name + " CASCADE before replacing it");
+    }
     NetworkSpec spec = spec(create);
     long parameters;
     try (Network network = Network.build(spec, DEFINITION_SEED)) {
