@@ -46,10 +46,6 @@ import java.util.Map;
  * thread CPU time ({@link PlanRuns#CLOCK}).
  */
 public final class EstimateBench {
-  private static final int TRAIN_BATCH = 128;
-  private static final int INFER_BATCH = 256;
-  private static final int WARMUP_BATCHES = 2;
-  private static final double LEARNING_RATE = 0.01;
   private static final double LAYER_TARGET = 0.30;
   private static final double PEAK_TARGET = 0.15;
   private static final double MB = 1024.0 * 1024.0;
@@ -77,7 +73,7 @@ public final class EstimateBench {
 
   private static String run(String model, Mode mode, int batches, int analyzeBatch, MachineProfile machine) {
     NetworkSpec spec = PlannerBench.spec(model);
-    int batch = mode == Mode.TRAIN ? TRAIN_BATCH : INFER_BATCH;
+    int batch = PlanRuns.Configurations.batch(mode);
     String config = model + "-" + (mode == Mode.TRAIN ? "train" : "infer");
     long analyzeStart = System.nanoTime();
     Analyzer.Analysis analysis = new Analyzer(KernelRegistry.executable(), machine)
@@ -95,14 +91,14 @@ public final class EstimateBench {
     long peak;
     long built;
     long pool;
-    try (PlanRuns.Runner runner = new PlanRuns.Runner(spec, mode, batch, plan, LEARNING_RATE)) {
+    try (PlanRuns.Runner runner = new PlanRuns.Runner(spec, mode, batch, plan, PlanRuns.Configurations.LEARNING_RATE)) {
       built = MemoryTracker.liveBytes() - baseline;
-      for (int s = 0; s < WARMUP_BATCHES; s++) {
+      for (int s = 0; s < PlanRuns.Configurations.WARMUP_BATCHES; s++) {
         runner.step(s);
       }
       runner.net.resetLayerTimes();
       MemoryTracker.resetPeak();
-      double[][] ms = PlanRuns.rotate(List.of(runner), new int[] {batches}, WARMUP_BATCHES);
+      double[][] ms = PlanRuns.rotate(List.of(runner), new int[] {batches}, PlanRuns.Configurations.WARMUP_BATCHES);
       stepMs = ms[0];
       peak = MemoryTracker.peakBytes() - baseline;
       pool = runner.net.activationPeakBytes();

@@ -50,6 +50,19 @@ final class PlanRuns {
    * measured batches, comma-separated models and modes, and the ANALYZE batch (0: the run's).
    */
   record Configurations(int count, List<String> models, List<Mode> modes, int analyzeBatch) {
+    /** Batch of a training configuration (the trainer's default). */
+    static final int TRAIN_BATCH = 128;
+    /** Batch of an inference configuration. */
+    static final int INFER_BATCH = 256;
+    /** Warm-up batches before a configuration's plan is timed. */
+    static final int WARMUP_BATCHES = 2;
+    /** SGD learning rate of a configuration's training steps (synthetic data; only the time counts). */
+    static final double LEARNING_RATE = 0.01;
+
+    static int batch(Mode mode) {
+      return mode == Mode.TRAIN ? TRAIN_BATCH : INFER_BATCH;
+    }
+
     static Configurations parse(String[] args, int defaultCount) {
       int count = args.length > 0 ? Integer.parseInt(args[0]) : defaultCount;
       List<String> models = List.of((args.length > 1 ? args[1] : "convnet,resnet20,mobilenet").split(","));

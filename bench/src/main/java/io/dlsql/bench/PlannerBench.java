@@ -44,10 +44,6 @@ import java.util.Map;
 public final class PlannerBench {
   private static final int CLASSES = PlanRuns.CLASSES;
   private static final int[] INPUT = {1, 28, 28};
-  private static final int TRAIN_BATCH = 128;
-  private static final int INFER_BATCH = 256;
-  private static final int WARMUP_BATCHES = 2;
-  private static final double LEARNING_RATE = 0.01;
   /**
    * A forced strategy estimated more than this many times slower than the plan is timed once on
    * 1/{@link #SLOW_BATCH_DIVISOR} of the batch: forced direct convolution takes seconds to minutes
@@ -112,7 +108,7 @@ public final class PlannerBench {
 
   private static String run(String model, Mode mode, int rounds, int analyzeBatch, MachineProfile machine) {
     NetworkSpec spec = spec(model);
-    int batch = mode == Mode.TRAIN ? TRAIN_BATCH : INFER_BATCH;
+    int batch = PlanRuns.Configurations.batch(mode);
     String config = model + "-" + (mode == Mode.TRAIN ? "train" : "infer");
     long analyzeStart = System.nanoTime();
     Analyzer.Analysis analysis = new Analyzer(KernelRegistry.executable(), machine)
@@ -196,7 +192,7 @@ public final class PlannerBench {
    * minute in ResNet-20 training) is timed once, on a batch of 1/{@link #SLOW_BATCH_DIVISOR} of the
    * images, JIT warm-up included, and its time scaled to the whole batch (its kernels' time is
    * linear in the batch); it cannot be near the plan either way. The others get {@link
-   * #WARMUP_BATCHES} warm-up batches and {@code rounds} rounds.
+   * PlanRuns.Configurations#WARMUP_BATCHES} warm-up batches and {@code rounds} rounds.
    */
   private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
     List<PlanRuns.Runner> runners = new ArrayList<>();
@@ -208,17 +204,17 @@ public final class PlannerBench {
         Strategy s = strategies.get(i);
         boolean slow = i > 0 && s.plan.cost().stepNanos() > SLOW_FACTOR * planEstimate;
         s.timedBatch = slow ? small : batch;
-        runners.add(new PlanRuns.Runner(spec, mode, s.timedBatch, s.plan, LEARNING_RATE));
+        runners.add(new PlanRuns.Runner(spec, mode, s.timedBatch, s.plan, PlanRuns.Configurations.LEARNING_RATE));
         perStrategy[i] = slow ? 1 : rounds;
       }
-      for (int w = 0; w < WARMUP_BATCHES; w++) {
+      for (int w = 0; w < PlanRuns.Configurations.WARMUP_BATCHES; w++) {
         for (int i = 0; i < runners.size(); i++) {
           if (strategies.get(i).timedBatch == batch) {
             runners.get(i).step(w);
           }
         }
       }
-      double[][] ms = PlanRuns.rotate(runners, perStrategy, WARMUP_BATCHES);
+      double[][] ms = PlanRuns.rotate(runners, perStrategy, PlanRuns.Configurations.WARMUP_BATCHES);
       for (int i = 0; i < runners.size(); i++) {
         Strategy s = strategies.get(i);
         s.rounds = perStrategy[i];
