@@ -26,13 +26,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "building executor..." >&2
-(cd "$ROOT" && ./mvnw -B -q -ntp -pl executor -am compile >"$WORK/build.log" 2>&1) || {
-  cat "$WORK/build.log" >&2; exit 1; }
-(cd "$ROOT" && ./mvnw -B -q -ntp -pl executor dependency:build-classpath \
-  -Dmdep.outputFile="$WORK/cp" >>"$WORK/build.log" 2>&1) || { cat "$WORK/build.log" >&2; exit 1; }
-# Classes straight from the build, so the run sees exactly this working tree.
-CP="$ROOT/executor/target/classes:$ROOT/catalog/target/classes:$(cat "$WORK/cp")"
+. "$ROOT/bench/e2e/classpath.sh"
 
 run_dlsql() {
   # shellcheck disable=SC2086

@@ -17,12 +17,7 @@ DLSQL_HOME=$ROOT
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "building executor..." >&2
-(cd "$ROOT" && ./mvnw -B -q -ntp -pl executor -am compile >"$WORK/build.log" 2>&1) || {
-  cat "$WORK/build.log" >&2; exit 1; }
-(cd "$ROOT" && ./mvnw -B -q -ntp -pl executor dependency:build-classpath \
-  -Dmdep.outputFile="$WORK/cp" >>"$WORK/build.log" 2>&1) || { cat "$WORK/build.log" >&2; exit 1; }
-CP="$ROOT/executor/target/classes:$ROOT/catalog/target/classes:$(cat "$WORK/cp")"
+. "$ROOT/bench/e2e/classpath.sh"
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq 1 "$RUNS"); do
