@@ -118,8 +118,7 @@ final class Session {
 
   static SqlNode parse(String sql) throws SQLException {
     // Leading blank lines stay, so that error positions are those of the text the user sent.
-    String text = stripTerminator(sql);
-    text = sql.substring(0, sql.indexOf(text) + text.length());
+    String text = withoutTerminator(sql);
     if (text.isBlank()) {
       throw new SQLException("empty statement", SQLSTATE_SYNTAX_ERROR);
     }
@@ -132,9 +131,14 @@ final class Session {
 
   /** A statement may end with semicolons; the grammar parses one statement without them. */
   static String stripTerminator(String sql) {
-    String text = sql.strip();
+    return withoutTerminator(sql).strip();
+  }
+
+  /** {@code sql} without its trailing semicolons and blanks; what precedes the statement stays. */
+  private static String withoutTerminator(String sql) {
+    String text = sql.stripTrailing();
     while (text.endsWith(";")) {
-      text = text.substring(0, text.length() - 1).strip();
+      text = text.substring(0, text.length() - 1).stripTrailing();
     }
     return text;
   }
