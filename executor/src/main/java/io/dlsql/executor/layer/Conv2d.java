@@ -9,6 +9,7 @@ import io.dlsql.executor.kernel.conv.DirectConv2d;
 import io.dlsql.executor.kernel.conv.Im2colConv2d;
 import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
 import io.dlsql.executor.kernel.conv.SpatialPackConv2d;
+import io.dlsql.executor.kernel.conv.StridedImplicitGemmConv2d;
 import io.dlsql.executor.kernel.elementwise.ElementwiseKernels;
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.kernel.winograd.WinogradConv2d;
@@ -24,11 +25,12 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * 2-D convolution (grouped and depthwise included). The default algorithm is im2col + GEMM
- * ({@link Algorithm#DEPTHWISE} for depthwise geometries) with images split across threads, each
- * thread with its own im2col buffer and (in backward) its own partial weight gradient, summed in
- * chunk order so results do not depend on timing. {@link Algorithm#DIRECT} is the plain
- * reference.
+ * 2-D convolution (grouped and depthwise included). The default algorithm ({@link
+ * #defaultAlgorithm(ConvGeometry)}) is implicit GEMM for stride 1, strided implicit GEMM for
+ * stride 2, depthwise for depthwise geometries and im2col + GEMM otherwise, with images split
+ * across threads, each thread with its own scratch and (in backward) its own partial weight
+ * gradient, summed in chunk order so results do not depend on timing. {@link Algorithm#DIRECT} is
+ * the plain reference.
  */
 public final class Conv2d extends Layer {
   /** Convolution algorithm: alternative lowerings of the same operator. */
@@ -48,13 +50,19 @@ public final class Conv2d extends Layer {
      */
     IMPLICIT_GEMM,
     /** Spatial pack on NCHWc: register-blocked direct convolution over 16-channel blocks, ungrouped. */
-    SPATIAL_PACK
+    SPATIAL_PACK,
+    /**
+     * Implicit GEMM for stride-2 convolutions (3x3 downsampling, 1x1 projections): each image is
+     * split once into its four stride phases, on which every im2col row is a contiguous run; the
+     * input gradient is one GEMM per phase of dx, interleaved into dx (no col2im); images in parallel.
+     */
+    STRIDED_IMPLICIT_GEMM
   }
 
   /**
    * The algorithm x layout matrix, in one place: whether {@code algorithm} computes {@code
    * geometry} on inputs in {@code layout}. NCHW runs direct, im2col, depthwise, Winograd and
-   * implicit GEMM; NHWC
+   * implicit GEMM (stride 1 and strided); NHWC
    * runs direct, im2col (as im2row + GEMM) and depthwise; NCHWc runs direct, spatial pack and
    * depthwise. The planner asks this before it offers a pair.
    */
@@ -68,6 +76,7 @@ public final class Conv2d extends Layer {
         case DEPTHWISE -> DepthwiseConv2d.supports(geometry);
         case WINOGRAD -> WinogradConv2d.supports(geometry);
         case IMPLICIT_GEMM -> ImplicitGemmConv2d.supports(geometry);
+        case STRIDED_IMPLICIT_GEMM -> StridedImplicitGemmConv2d.supports(geometry);
         case SPATIAL_PACK -> false;
       };
     }
@@ -80,7 +89,7 @@ public final class Conv2d extends Layer {
     return switch (algorithm) {
       case DIRECT, DEPTHWISE -> EnumSet.allOf(Layout.class);
       case IM2COL -> EnumSet.of(Layout.NCHW, Layout.NHWC);
-      case WINOGRAD, IMPLICIT_GEMM -> EnumSet.of(Layout.NCHW);
+      case WINOGRAD, IMPLICIT_GEMM, STRIDED_IMPLICIT_GEMM -> EnumSet.of(Layout.NCHW);
       case SPATIAL_PACK -> EnumSet.of(Layout.NCHWC);
     };
   }
@@ -92,7 +101,7 @@ public final class Conv2d extends Layer {
       case IM2COL -> BlockedConvolution.Kernel.IM2ROW;
       case DEPTHWISE -> BlockedConvolution.Kernel.DEPTHWISE;
       case SPATIAL_PACK -> BlockedConvolution.Kernel.SPATIAL_PACK;
-      case WINOGRAD, IMPLICIT_GEMM -> null;
+      case WINOGRAD, IMPLICIT_GEMM, STRIDED_IMPLICIT_GEMM -> null;
     };
   }
 
@@ -157,6 +166,19 @@ public final class Conv2d extends Layer {
             Float.BYTES * (2 * io + copies), Float.BYTES * ImplicitGemmConv2d.workspaceSize(geometry),
             Float.BYTES * ((long) ImplicitGemmConv2d.packedWeightsSize(geometry)
                 + ImplicitGemmConv2d.packedTransposedWeightsSize(geometry)));
+      }
+      case STRIDED_IMPLICIT_GEMM -> {
+        // Dropped grid columns and rounded-up channel tiles are computed too; the weight gradient
+        // does the forward's multiply-adds, the input gradient those of its phase GEMMs.
+        long forward = 2 * StridedImplicitGemmConv2d.forwardMacsPerImage(geometry) * batch;
+        long backward = forward + 2 * StridedImplicitGemmConv2d.inputGradientMacsPerImage(geometry) * batch;
+        // Each image is split once into its phase planes per pass, dy copied twice in backward.
+        long split = (long) batch * StridedImplicitGemmConv2d.splitFloatsPerImage(geometry);
+        long copies = split + 2L * batch * geometry.outputSize();
+        yield new ConvCost(forward, backward, Float.BYTES * (io + split), Float.BYTES * (2 * io + copies),
+            Float.BYTES * StridedImplicitGemmConv2d.workspaceSize(geometry),
+            Float.BYTES * ((long) ImplicitGemmConv2d.packedWeightsSize(geometry)
+                + StridedImplicitGemmConv2d.packedTransposedWeightsSize(geometry)));
       }
       case SPATIAL_PACK -> throw new IllegalStateException("spatial pack is costed in NCHWc");
     };
@@ -225,6 +247,8 @@ public final class Conv2d extends Layer {
   /** Implicit GEMM's packed weights and packed transposed weights (input gradient), when it runs. */
   private float[] implicitWeights;
   private float[] implicitTransposedWeights;
+  /** Strided implicit GEMM's packed weights per phase of the input gradient, when it runs. */
+  private float[][] stridedTransposedWeights;
   /** The batchnorm folded into evaluation forwards, and the folded weights and bias. */
   private BatchNorm2d foldedBatchNorm;
   private Tensor foldedWeight;
@@ -253,14 +277,18 @@ public final class Conv2d extends Layer {
 
   /**
    * The algorithm a new layer runs: depthwise for depthwise geometries, implicit GEMM where it
-   * applies (stride 1), im2col otherwise. Measured on this project's machine (bench/README.md):
-   * implicit GEMM beat im2col on every stride-1 layer of the convnet and ResNet-20.
+   * applies (stride 1), strided implicit GEMM for stride 2, im2col otherwise. Measured on this
+   * project's machine (bench/README.md): implicit GEMM beat im2col on every stride-1 layer of the
+   * convnet and ResNet-20, strided implicit GEMM on their stride-2 and 1x1 stride-2 layers.
    */
   public static Algorithm defaultAlgorithm(ConvGeometry geometry) {
     if (DepthwiseConv2d.supports(geometry)) {
       return Algorithm.DEPTHWISE;
     }
-    return ImplicitGemmConv2d.supports(geometry) ? Algorithm.IMPLICIT_GEMM : Algorithm.IM2COL;
+    if (ImplicitGemmConv2d.supports(geometry)) {
+      return Algorithm.IMPLICIT_GEMM;
+    }
+    return StridedImplicitGemmConv2d.supports(geometry) ? Algorithm.STRIDED_IMPLICIT_GEMM : Algorithm.IM2COL;
   }
 
   public ConvGeometry geometry() {
@@ -327,7 +355,7 @@ public final class Conv2d extends Layer {
     return Math.max(1, switch (algorithm) {
       case IM2COL -> Im2colConv2d.workspaceSize(geometry);
       case WINOGRAD -> WinogradConv2d.workspaceSize(geometry) + WinogradConv2d.weightGradientWorkspaceSize(geometry);
-      case DIRECT, DEPTHWISE, IMPLICIT_GEMM, SPATIAL_PACK -> 1;
+      case DIRECT, DEPTHWISE, IMPLICIT_GEMM, STRIDED_IMPLICIT_GEMM, SPATIAL_PACK -> 1;
     });
   }
 
@@ -470,11 +498,14 @@ public final class Conv2d extends Layer {
     long outSize = geometry.outputSize();
     MemorySegment xs = x.segment();
     MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(ws) : null;
-    float[] packed = algorithm == Algorithm.IMPLICIT_GEMM ? packedWeights(ws) : null;
+    float[] packed = algorithm == Algorithm.IMPLICIT_GEMM || algorithm == Algorithm.STRIDED_IMPLICIT_GEMM
+        ? packedWeights(ws) : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       switch (algorithm) {
         case IMPLICIT_GEMM -> ImplicitGemmConv2d.forward(geometry, to - from, xs, from * inSize, packed,
             b, act, y, from * outSize);
+        case STRIDED_IMPLICIT_GEMM -> StridedImplicitGemmConv2d.forward(geometry, to - from, xs, from * inSize,
+            packed, b, act, y, from * outSize);
         case IM2COL -> Im2colConv2d.forward(geometry, to - from, xs, from * inSize, ws, b, act,
             cols[chunk].segment(), y, from * outSize);
         case WINOGRAD -> WinogradConv2d.forward(geometry, to - from, xs, from * inSize, u, b, act,
@@ -528,7 +559,8 @@ public final class Conv2d extends Layer {
     ensureWorkspaces(chunks);
     Tensor dy = gradOutput;
     if (activation != FusedActivation.IDENTITY && algorithm != Algorithm.IM2COL
-        && algorithm != Algorithm.WINOGRAD && algorithm != Algorithm.IMPLICIT_GEMM) {
+        && algorithm != Algorithm.WINOGRAD && algorithm != Algorithm.IMPLICIT_GEMM
+        && algorithm != Algorithm.STRIDED_IMPLICIT_GEMM) {
       // Kernels without a fused backward get dz computed into a scratch gradient.
       dy = maskedGradient(output, gradOutput);
     }
@@ -549,12 +581,15 @@ public final class Conv2d extends Layer {
     MemorySegment dxs = dx == null ? null : dx.segment();
     MemorySegment u = algorithm == Algorithm.WINOGRAD ? transformedWeights(weight.segment()) : null;
     float[] packedT = algorithm == Algorithm.IMPLICIT_GEMM && dx != null ? packedTransposedWeights() : null;
+    float[][] packedPhases = algorithm == Algorithm.STRIDED_IMPLICIT_GEMM && dx != null ? packedPhaseWeights() : null;
     pool.forRange(n, MIN_IMAGES_PER_CHUNK, (chunk, from, to) -> {
       MemorySegment dw = partialWeightGrads[chunk].segment();
       MemorySegment db = biasGrad == null ? null : partialBiasGrads[chunk].segment();
       switch (algorithm) {
         case IMPLICIT_GEMM -> ImplicitGemmConv2d.backward(geometry, to - from, xs, from * inSize, packedT,
             activation, ys, from * outSize, dys, from * outSize, dw, db, false, dxs, from * inSize);
+        case STRIDED_IMPLICIT_GEMM -> StridedImplicitGemmConv2d.backward(geometry, to - from, xs, from * inSize,
+            packedPhases, activation, ys, from * outSize, dys, from * outSize, dw, db, false, dxs, from * inSize);
         case WINOGRAD -> {
           long blockFloats = WinogradConv2d.workspaceSize(geometry);
           MemorySegment all = cols[chunk].segment();
@@ -612,6 +647,15 @@ public final class Conv2d extends Layer {
     }
     ImplicitGemmConv2d.packTransposedWeights(geometry, weight.segment(), implicitTransposedWeights);
     return implicitTransposedWeights;
+  }
+
+  /** The current weights packed per phase of strided implicit GEMM's input gradient. */
+  private float[][] packedPhaseWeights() {
+    if (stridedTransposedWeights == null) {
+      stridedTransposedWeights = new float[StridedImplicitGemmConv2d.phases(geometry)][];
+    }
+    StridedImplicitGemmConv2d.packTransposedWeights(geometry, weight.segment(), stridedTransposedWeights);
+    return stridedTransposedWeights;
   }
 
   /** dz = dy * act'(y) in a scratch tensor kept for later batches. */

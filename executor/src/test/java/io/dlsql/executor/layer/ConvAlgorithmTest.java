@@ -40,6 +40,22 @@ class ConvAlgorithmTest {
     out.add(new Reference64.Conv(3, 5, 19, 21, 9, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1));
     out.add(new Reference64.Conv(2, 3, 17, 18, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(70, 2, 3, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    // Strided implicit GEMM: 3x3 stride 2 on even and odd (ragged) sizes, padding 0 and 1, rows
+    // wider than two vectors, 1x1 stride 2 with odd sizes (three phases of dx without taps), 5x5
+    // (three taps in phase 0), an even kernel with asymmetric padding, more bottom than top padding,
+    // and small maps stacked with a short last stack, in one group (70 images) or one group per
+    // stack (40 channels).
+    out.add(new Reference64.Conv(3, 5, 12, 12, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(3, 4, 13, 11, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 9, 10, 5, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 40, 37, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(3, 6, 9, 7, 10, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 6, 6, 4, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 11, 12, 4, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 8, 9, 4, 2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(1, 2, 7, 7, 3, 3, 3, 2, 2, 0, 0, 2, 2, 1, 1, 1));
+    out.add(new Reference64.Conv(70, 2, 7, 7, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(37, 40, 14, 14, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     return out;
   }
 

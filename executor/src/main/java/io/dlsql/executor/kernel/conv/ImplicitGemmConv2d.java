@@ -426,7 +426,7 @@ public final class ImplicitGemmConv2d {
    * masked by the forward output). Only data positions are written: the zeros around them were
    * written once when the buffer was claimed and stay.
    */
-  private static void pad(
+  static void pad(
       int channels, int h, int w, int padTop, Padded p, MemorySegment src, long srcOff,
       MemorySegment mask, long maskOff, FusedActivation act, float[] dst, int dstOff) {
     boolean masked = mask != null && act != FusedActivation.IDENTITY;
@@ -514,7 +514,7 @@ public final class ImplicitGemmConv2d {
    * dz[o][column + oh * rowStride + ow] = dy * act'(y) for each output pixel of one image, rows
    * {@code ld} floats apart; the extra grid columns keep the zeros they were claimed with.
    */
-  private static void maskToGrid(
+  static void maskToGrid(
       int channels, int oh, int ow, int rowStride, FusedActivation act, MemorySegment y, long yOff,
       MemorySegment dy, long dyOff, float[] dz, int ld, int column) {
     boolean masked = act != FusedActivation.IDENTITY;
@@ -560,7 +560,7 @@ public final class ImplicitGemmConv2d {
    * xpad[xOff + offsets[k] + j]}: tiles swept along a column panel, so the panel's B rows stay
    * in L1 while the weight slivers stream from L2.
    */
-  private static void gemm(int rows, int r, Padded p, float[] packed, float[] xpad, int xOff, float[] grid) {
+  static void gemm(int rows, int r, Padded p, float[] packed, float[] xpad, int xOff, float[] grid) {
     int ld = p.paddedColumns();
     int[] offsets = p.offsets();
     boolean vector = KernelSwitch.vector();
@@ -649,7 +649,7 @@ public final class ImplicitGemmConv2d {
    * out (channels, oh, ow) at {@code outOff} = act(grid + b) for the grid's live columns, b per
    * channel (may be null).
    */
-  private static void store(
+  static void store(
       int channels, int oh, int ow, Padded p, float[] grid, int gridOff, MemorySegment b,
       FusedActivation act, MemorySegment out, long outOff) {
     boolean relu = act == FusedActivation.RELU;
@@ -737,7 +737,7 @@ public final class ImplicitGemmConv2d {
    * block of fewer than four channels or taps repeats its last row or tap (computed and
    * dropped), so one kernel covers every shape; the scalar twin sums in double.
    */
-  private static void weightGradient(
+  static void weightGradient(
       ConvGeometry g, Padded p, int images, int imageFloats, float[] dz, int ldz, int columns,
       float[] xpad, float[] lanes, MemorySegment dw, boolean accumulate) {
     int oc = g.outChannels();
