@@ -70,7 +70,7 @@ final class Session {
       io.dlsql.planner.PlannerSettings.PLANNER, io.dlsql.planner.PlannerSettings.CONV_ALGORITHM,
       io.dlsql.planner.PlannerSettings.LAYOUT, io.dlsql.planner.PlannerSettings.FUSION,
       io.dlsql.planner.PlannerSettings.CHECKPOINTING, io.dlsql.planner.PlannerSettings.THREADS,
-      io.dlsql.planner.PlannerSettings.PRECISION);
+      io.dlsql.planner.PlannerSettings.PRECISION, io.dlsql.planner.PlannerSettings.CONVERSION_MARGIN);
 
   private final Engine engine;
   private final Connection calcite;

@@ -21,6 +21,9 @@ import java.util.OptionalInt;
  * @param checkpointing {@code checkpointing}: off, optimal (the default) or sqrt (Chen et al.)
  * @param threads {@code threads}: one thread count for every node instead of the cheapest
  * @param precision {@code precision}: fp32 only until compressed models get their kernels
+ * @param conversionMargin {@code conversion_margin}: how much more than its estimate the {@code
+ *     algorithm_layout} search charges a layout conversion when choosing (a layout change must
+ *     win by more than the conversion's demonstrated estimate error; 0 charges the estimate)
  */
 public record PlannerSettings(
     boolean plannerOn,
@@ -29,7 +32,8 @@ public record PlannerSettings(
     boolean fusionOn,
     Checkpointing checkpointing,
     OptionalInt threads,
-    Precision precision) {
+    Precision precision,
+    double conversionMargin) {
 
   /** Setting keys, as written in {@code SET key = value}. */
   public static final String PLANNER = "planner";
@@ -39,6 +43,16 @@ public record PlannerSettings(
   public static final String CHECKPOINTING = "checkpointing";
   public static final String THREADS = "threads";
   public static final String PRECISION = "precision";
+  public static final String CONVERSION_MARGIN = "conversion_margin";
+
+  /**
+   * The default {@code conversion_margin}: a conversion is charged 2.5 times its estimate when the
+   * search compares plans. Measured on the MobileNet-style net and ResNet-20 (bench/README.md,
+   * "Planner vs uniform forced strategies"): layers that convert their input ran 1.6 to 2.6 times
+   * their estimate inside a network at two threads, layers that do not 1.0 to 1.3 times, so a
+   * plan whose gain over staying in one layout is smaller than its conversions' error is a loss.
+   */
+  public static final double DEFAULT_CONVERSION_MARGIN = 1.5;
 
   /** The value that leaves a choice to the planner. */
   public static final String AUTO = "auto";
@@ -56,7 +70,7 @@ public record PlannerSettings(
   /** Everything left to the planner. */
   public static final PlannerSettings DEFAULTS =
       new PlannerSettings(true, Optional.empty(), Optional.empty(), true, Checkpointing.OPTIMAL,
-          OptionalInt.empty(), Precision.FP32);
+          OptionalInt.empty(), Precision.FP32, DEFAULT_CONVERSION_MARGIN);
 
   /** Reads the planner's keys from a session's settings (keys case-insensitive). */
   public static PlannerSettings of(Map<String, String> settings) {
@@ -73,7 +87,8 @@ public record PlannerSettings(
     Checkpointing checkpointing = checkpointing(s.get(CHECKPOINTING));
     OptionalInt threads = threads(s.get(THREADS));
     Precision precision = precision(s.get(PRECISION));
-    return new PlannerSettings(planner, algorithm, layout, fusion, checkpointing, threads, precision);
+    double margin = conversionMargin(s.get(CONVERSION_MARGIN));
+    return new PlannerSettings(planner, algorithm, layout, fusion, checkpointing, threads, precision, margin);
   }
 
   private static boolean bool(Map<String, String> s, String key, boolean dflt) {
@@ -116,6 +131,22 @@ public record PlannerSettings(
     throw new UserException(THREADS + " must be auto or a positive integer, got '" + v + "'");
   }
 
+  private static double conversionMargin(String v) {
+    if (v == null || v.equalsIgnoreCase(AUTO)) {
+      return DEFAULT_CONVERSION_MARGIN;
+    }
+    try {
+      double m = Double.parseDouble(v);
+      if (m >= 0 && Double.isFinite(m)) {
+        return m;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the message below
+    }
+    throw new UserException(CONVERSION_MARGIN + " must be auto or a number >= 0 (how many times its estimate a"
+        + " layout conversion is charged on top, when plans are compared), got '" + v + "'");
+  }
+
   private static Precision precision(String v) {
     if (v == null || v.equalsIgnoreCase(AUTO) || v.equalsIgnoreCase("fp32")) {
       return Precision.FP32;
@@ -144,6 +175,9 @@ public record PlannerSettings(
       b.append(" checkpointing=").append(checkpointing.name().toLowerCase(Locale.ROOT));
     }
     threads.ifPresent(t -> b.append(" threads=").append(t));
+    if (conversionMargin != DEFAULT_CONVERSION_MARGIN) {
+      b.append(" conversion_margin=").append(conversionMargin);
+    }
     return b.isEmpty() ? "defaults" : b.substring(1);
   }
 }
