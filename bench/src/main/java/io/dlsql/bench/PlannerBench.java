@@ -2,6 +2,7 @@ package io.dlsql.bench;
 
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.arch.Architectures;
+import io.dlsql.executor.graph.Network;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.kernel.Parallel;
 import io.dlsql.planner.Mode;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * The planner's plan against every uniform forced strategy, end to end: for each model (convnet,
@@ -52,6 +54,17 @@ public final class PlannerBench {
   private static final double SLOW_FACTOR = 5;
   private static final int SLOW_BATCH_DIVISOR = 8;
   private static final String PLAN = "plan";
+  /**
+   * Warm-up of every strategy timed in rounds: at least {@link PlanRuns.Configurations#WARMUP_BATCHES}
+   * batches, then on until a batch is within {@link #STEADY_TOLERANCE} of the one before, at most
+   * {@link #MAX_WARMUP_BATCHES}: a fixed two batches left the first rounds after ANALYZE up to 30%
+   * slower than later ones (thread CPU clock, MobileNet inference), and a strategy timed while the
+   * JIT still compiles its kernels is timed unfairly.
+   */
+  private static final double STEADY_TOLERANCE = 0.1;
+  private static final int MAX_WARMUP_BATCHES = 8;
+  /** Layers of the plan listed under its table when they measured more than this times their estimate. */
+  private static final double LAYER_OVER_ESTIMATE = 1.3;
   /** The plan passes when it reaches this fraction of the best uniform strategy's images/s. */
   private static final double ACCEPT_RATIO = 0.95;
 
@@ -91,6 +104,10 @@ public final class PlannerBench {
     int rounds;
     /** Images per timed batch: the configuration's batch, or a fraction of it for slow strategies. */
     int timedBatch;
+    /** Warm-up batches it ran before the rounds. */
+    int warmup;
+    /** Its layers that measured over {@link #LAYER_OVER_ESTIMATE} times their estimate in the rounds. */
+    String overEstimate = "";
 
     Strategy(String name, PhysicalPlan plan) {
       names.add(name);
@@ -143,18 +160,23 @@ public final class PlannerBench {
         best = s;
       }
     }
-    System.out.printf(Locale.ROOT, "  %-60s %10s %10s %6s %10s %8s%n", "strategy", "est ms", "median ms", "rounds",
-        "images/s", "vs plan");
+    System.out.printf(Locale.ROOT, "  %-60s %10s %10s %6s %6s %10s %8s%n", "strategy", "est ms", "median ms", "warmup",
+        "rounds", "images/s", "vs plan");
     for (Strategy s : strategies) {
       double rate = imagesPerSecond(s, batch);
-      System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %6s %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
-          median(s), s.rounds + (s.timedBatch < batch ? "*" : ""), rate, rate / planRate);
+      System.out.printf(Locale.ROOT, "  %-60s %10.1f %10.1f %6d %6s %10.0f %8.3f%n", s.label(), s.plan.cost().stepNanos() / 1e6,
+          median(s), s.warmup, s.rounds + (s.timedBatch < batch ? "*" : ""), rate, rate / planRate);
     }
+    System.out.printf(Locale.ROOT, "  every strategy timed alike: warmed up until two batches agree within %.0f%% (%d to %d"
+        + " batches), then one batch per strategy per round, the order rotated each round%n", 100 * STEADY_TOLERANCE,
+        PlanRuns.Configurations.WARMUP_BATCHES, MAX_WARMUP_BATCHES);
     if (strategies.stream().anyMatch(s -> s.timedBatch < batch)) {
       System.out.printf(Locale.ROOT, "  * estimated more than %.0fx the plan: timed once on %d of the %d images (JIT warm-up"
           + " included), scaled to the batch%n", SLOW_FACTOR, Math.max(1, batch / SLOW_BATCH_DIVISOR), batch);
     }
     System.out.println("  plan: " + describe(plan.plan));
+    System.out.println("  plan layers over " + LAYER_OVER_ESTIMATE + "x their estimate (est/measured ms per batch):"
+        + (plan.overEstimate.isEmpty() ? " none" : plan.overEstimate));
     double ratio = best == null ? 1 : planRate / imagesPerSecond(best, batch);
     return String.format(Locale.ROOT, "plan-vs-best %s %.3f (plan %.0f images/s, best uniform %s %.0f images/s)%s",
         config, ratio, planRate, best == null ? "-" : best.label(), best == null ? planRate : imagesPerSecond(best, batch),
@@ -191,8 +213,9 @@ public final class PlannerBench {
    * than {@link #SLOW_FACTOR} times the plan's (forced direct convolution: seconds per batch, a
    * minute in ResNet-20 training) is timed once, on a batch of 1/{@link #SLOW_BATCH_DIVISOR} of the
    * images, JIT warm-up included, and its time scaled to the whole batch (its kernels' time is
-   * linear in the batch); it cannot be near the plan either way. The others get {@link
-   * PlanRuns.Configurations#WARMUP_BATCHES} warm-up batches and {@code rounds} rounds.
+   * linear in the batch); it cannot be near the plan either way. The others are warmed up until
+   * steady ({@link #warmUp}) and timed in {@code rounds} rounds; the plan's per-layer times over
+   * the rounds are kept for {@link #overEstimate}.
    */
   private static void time(NetworkSpec spec, Mode mode, int batch, List<Strategy> strategies, int rounds) {
     List<PlanRuns.Runner> runners = new ArrayList<>();
@@ -207,14 +230,15 @@ public final class PlannerBench {
         runners.add(new PlanRuns.Runner(spec, mode, s.timedBatch, s.plan, PlanRuns.Configurations.LEARNING_RATE));
         perStrategy[i] = slow ? 1 : rounds;
       }
-      for (int w = 0; w < PlanRuns.Configurations.WARMUP_BATCHES; w++) {
-        for (int i = 0; i < runners.size(); i++) {
-          if (strategies.get(i).timedBatch == batch) {
-            runners.get(i).step(w);
-          }
+      LongSupplier clock = PlanRuns.CLOCK.source();
+      for (int i = 0; i < runners.size(); i++) {
+        if (strategies.get(i).timedBatch == batch) {
+          strategies.get(i).warmup = warmUp(runners.get(i), clock);
         }
       }
-      double[][] ms = PlanRuns.rotate(runners, perStrategy, PlanRuns.Configurations.WARMUP_BATCHES);
+      runners.get(0).net.resetLayerTimes();
+      double[][] ms = PlanRuns.rotate(runners, perStrategy, MAX_WARMUP_BATCHES);
+      strategies.get(0).overEstimate = overEstimate(strategies.get(0).plan, runners.get(0).net, perStrategy[0]);
       for (int i = 0; i < runners.size(); i++) {
         Strategy s = strategies.get(i);
         s.rounds = perStrategy[i];
@@ -226,6 +250,48 @@ public final class PlannerBench {
     } finally {
       runners.forEach(PlanRuns.Runner::close);
     }
+  }
+
+  /** Runs warm-up batches until two in a row agree (see {@link #STEADY_TOLERANCE}); returns how many ran. */
+  private static int warmUp(PlanRuns.Runner runner, LongSupplier clock) {
+    long previous = -1;
+    for (int w = 0; w < MAX_WARMUP_BATCHES; w++) {
+      runner.prepare(w);
+      long start = clock.getAsLong();
+      runner.run();
+      long took = clock.getAsLong() - start;
+      boolean steady = previous > 0 && Math.abs(took - previous) <= STEADY_TOLERANCE * previous;
+      if (w + 1 >= PlanRuns.Configurations.WARMUP_BATCHES && steady) {
+        return w + 1;
+      }
+      previous = took;
+    }
+    return MAX_WARMUP_BATCHES;
+  }
+
+  /**
+   * The plan's layers whose measured time per batch over the rounds exceeds {@link
+   * #LAYER_OVER_ESTIMATE} times their estimate (operator, fused ReLU and input conversions, as
+   * EstimateBench counts them), worst first: where a plan that loses to a uniform strategy lost.
+   */
+  private static String overEstimate(PhysicalPlan plan, Network net, int rounds) {
+    Map<String, Double> estimated = EstimateBench.estimatedPerLayer(plan);
+    List<double[]> over = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    for (Network.LayerTime t : net.layerTimes()) {
+      Double est = estimated.get(t.node());
+      double meas = (t.forwardNanos() + t.backwardNanos() + t.recomputeNanos()) / 1e6 / rounds;
+      if (est != null && meas > LAYER_OVER_ESTIMATE * est) {
+        over.add(new double[] {meas - est, est, meas, names.size()});
+        names.add(t.node());
+      }
+    }
+    over.sort((a, b) -> Double.compare(b[0], a[0]));
+    StringBuilder b = new StringBuilder();
+    for (double[] o : over) {
+      b.append(String.format(Locale.ROOT, " %s %.2f/%.2f", names.get((int) o[3]), o[1], o[2]));
+    }
+    return b.toString();
   }
 
   private static double imagesPerSecond(Strategy s, int batch) {
