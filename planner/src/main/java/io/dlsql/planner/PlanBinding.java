@@ -2,6 +2,7 @@ package io.dlsql.planner;
 
 import io.dlsql.catalog.UserException;
 import io.dlsql.executor.graph.Network;
+import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.graph.RecomputeSchedule;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.layer.Layer;
@@ -20,10 +21,10 @@ import java.util.Map;
 /**
  * Puts a physical plan's choices into an executor {@link Network}: each node's layout (the
  * network inserts the conversions wherever neighbours differ, as the plan's conversion nodes do),
- * the convolution algorithm of each layer, which producers compute the ReLU after them (the plan's
- * fusion groups) and, for training, the checkpoint schedule (which nodes
- * are recomputed in backward). Returns the choices it could not apply, so EXPLAIN ANALYZE can say
- * what was measured.
+ * the convolution algorithm of each layer, which producers compute the ReLU after them and, in
+ * inference, which convolutions fold the batchnorm after them (the plan's fusion groups) and, for
+ * training, the checkpoint schedule (which nodes are recomputed in backward). Returns the choices
+ * it could not apply, so EXPLAIN ANALYZE can say what was measured.
  */
 public final class PlanBinding {
   private PlanBinding() {}
@@ -68,11 +69,17 @@ public final class PlanBinding {
       if (touchesImages(op) && layout != network.layout(name)) {
         network.chooseLayout(name, layout);
       }
-      // The executor fuses a ReLU into its producer by default; the plan says whether it does.
-      boolean fuses = op.fusionGroup() >= 0 && plan.fusionGroup(op.fusionGroup()).members().get(0) == op.id();
+      // The executor fuses a ReLU into its producer and, in evaluation, folds a batchnorm into the
+      // convolution before it by default; the plan says whether it does. A training plan leaves
+      // folding as it is: it applies only to the evaluation forwards (validation) such a plan
+      // does not price.
+      Op next = nextMemberOp(plan, op);
+      boolean fuses = next == Op.RELU;
       Network.NodeChoice current = network.choice(name);
-      if (current.fuseActivation() != fuses) {
-        network.choose(name, new Network.NodeChoice(current.algorithm(), fuses, current.foldBatchNorm()));
+      boolean fold = plan.request().mode() == Mode.INFER && layer instanceof Conv2d
+          ? next == Op.BATCHNORM2D : current.foldBatchNorm();
+      if (current.fuseActivation() != fuses || current.foldBatchNorm() != fold) {
+        network.choose(name, new Network.NodeChoice(current.algorithm(), fuses, fold));
       }
       String algorithm = op.implementation().executorAlgorithm();
       if (algorithm == null || !(layer instanceof Conv2d)) {
@@ -90,6 +97,16 @@ public final class PlanBinding {
       }
     }
     return notApplied;
+  }
+
+  /** The operator after {@code op} in its fusion group (what its kernel computes as well), or null. */
+  private static Op nextMemberOp(PhysicalPlan plan, PlanNode.Operator op) {
+    if (op.fusionGroup() < 0) {
+      return null;
+    }
+    List<Integer> members = plan.fusionGroup(op.fusionGroup()).members();
+    int at = members.indexOf(op.id());
+    return at + 1 < members.size() ? ((PlanNode.Operator) plan.nodes().get(members.get(at + 1))).logical().op() : null;
   }
 
   private static boolean touchesImages(PlanNode.Operator op) {

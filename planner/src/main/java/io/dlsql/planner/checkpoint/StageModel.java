@@ -2,9 +2,6 @@ package io.dlsql.planner.checkpoint;
 
 import io.dlsql.planner.Mode;
 import io.dlsql.executor.graph.Op;
-import io.dlsql.executor.kernel.conv.ConvCost;
-import io.dlsql.executor.layer.Conv2d;
-import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.cost.ActivationMemoryProvider;
 import io.dlsql.planner.cost.BytesMovedProvider;
 import io.dlsql.planner.cost.CostModel;
@@ -15,13 +12,11 @@ import io.dlsql.planner.physical.PhysicalPlan;
 import io.dlsql.planner.physical.PlanNode;
 import io.dlsql.planner.physical.TensorLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * A training plan seen as a chain of stages, the parts of the graph between consecutive
@@ -97,7 +92,13 @@ public final class StageModel {
         if (sv.input()) {
           saved.add(node.inputs().get(0));
         }
-        if (sv.output()) {
+        // An unfused ReLU's backward reads its input's sign, and the executor keeps that instead
+        // of the output (kept only for a reader that needs it); a fused one masks with the output
+        // its producer wrote.
+        boolean unfusedRelu = (node.op() == Op.RELU || node.op() == Op.LEAKY_RELU) && executorWrites(plan, j);
+        if (unfusedRelu) {
+          saved.add(node.inputs().get(0));
+        } else if (sv.output()) {
           saved.add(node.output());
         }
         privateBytes += sv.privateBytes();
@@ -127,45 +128,12 @@ public final class StageModel {
     return new StageModel(stages, CostModel.persistentBytes(logical, plan.request()) + heldWorkspaceBytes(plan, cost));
   }
 
-  /** The convolution algorithms the executor names, whose workspace it accounts itself. */
-  private static final Set<String> EXECUTOR_ALGORITHMS =
-      Arrays.stream(Conv2d.Algorithm.values()).map(Enum::name).collect(Collectors.toUnmodifiableSet());
-
   /**
-   * Workspace the executor holds for the whole run rather than per operator, by the executor's own
-   * accounting ({@link Conv2d#cost}): one set of per-chunk im2col (or Winograd) buffers that a
-   * network's convolutions share, as large as the largest needs; what each convolution keeps once
-   * (transformed weights); and in training each convolution's partial weight gradients for the
-   * chunks after the first. The executor keeps these from a convolution's first run to the end of
-   * the run, inference included.
+   * Workspace the executor holds for the whole run rather than per operator: {@link
+   * io.dlsql.planner.cost.WorkspaceProvider#heldBytes}.
    */
   public static long heldWorkspaceBytes(PhysicalPlan plan, CostModel cost) {
-    int batch = plan.request().batchSize();
-    long perChunk = 0;
-    int chunks = 1;
-    long perLayer = 0;
-    for (PlanNode.Operator op : plan.operators()) {
-      String algorithm = op.implementation().executorAlgorithm();
-      if (op.logical().op() != Op.CONV2D || algorithm == null) {
-        continue;
-      }
-      int opChunks = Math.max(1, Math.min(op.threads(), batch));
-      if (plan.request().mode() == Mode.TRAIN) {
-        perLayer += (opChunks - 1) * BytesMovedProvider.weightCount(op.logical()) * BytesMovedProvider.ELEMENT_BYTES;
-      }
-      Layout layout = op.implementation().inputLayout().executorLayout();
-      if (!EXECUTOR_ALGORITHMS.contains(algorithm)
-          || !Conv2d.supports(Conv2d.Algorithm.valueOf(algorithm), layout, op.logical().geometry())) {
-        // A prospective kernel the executor does not run yet: the planner's own workspace estimate.
-        perLayer += cost.workspaceBytes(plan, op);
-        continue;
-      }
-      ConvCost c = Conv2d.cost(Conv2d.Algorithm.valueOf(algorithm), layout, op.logical().geometry(), batch);
-      chunks = Math.max(chunks, opChunks);
-      perChunk = Math.max(perChunk, c.workspaceBytesPerThread());
-      perLayer += c.layerWorkspaceBytes();
-    }
-    return chunks * perChunk + perLayer;
+    return cost.workspace().heldBytes(plan, cost);
   }
 
   /**
@@ -195,20 +163,13 @@ public final class StageModel {
 
   /**
    * Whether the executor writes node {@code j}'s output to a buffer of its own in training: every
-   * node does except a ReLU that its producer (convolution, batchnorm, add or dense, read by
-   * nothing else) computes in place. The plan's wider fusion groups (batchnorm + add + ReLU) are
-   * not what training runs, so the memory walk follows the executor.
+   * node does except one its producer computes in place, a ReLU in the plan's fusion group after
+   * the group's anchor (training plans fuse exactly where the executor does, {@code FusionPass};
+   * with {@code fusion = off} nothing is fused and every node writes).
    */
-  static boolean executorWrites(LogicalPlan logical, int j) {
-    LogicalNode node = logical.node(j);
-    if (node.op() != Op.RELU || node.inputs().size() != 1 || node.inputs().get(0) == 0) {
-      return true;
-    }
-    int in = node.inputs().get(0);
-    Op producer = logical.node(in - 1).op();
-    boolean fusable = producer == Op.CONV2D || producer == Op.BATCHNORM2D || producer == Op.ADD
-        || producer == Op.DENSE;
-    return !(fusable && logical.consumers(in).size() == 1 && in != logical.outputTensor());
+  static boolean executorWrites(PhysicalPlan plan, int j) {
+    PlanNode.Operator op = plan.operator(j);
+    return op.fusionGroup() < 0 || plan.fusionGroup(op.fusionGroup()).members().get(0) == op.id();
   }
 
   /** Liveness walk of a stage's forward when it stores nothing: outputs freed after their last reader. */
@@ -226,8 +187,16 @@ public final class StageModel {
     long live = inBytes;
     long peak = live;
     for (int j = a; j < b; j++) {
-      long out = executorWrites(logical, j) ? tensorBytes(plan, j + 1, batch) : 0;
-      size.put(j + 1, out);
+      long out = tensorBytes(plan, j + 1, batch);
+      if (!executorWrites(plan, j)) {
+        // A ReLU its producer computes lives in the producer's buffer, which it now owns.
+        int in = logical.node(j).inputs().get(0);
+        out = 0;
+        size.put(j + 1, size.getOrDefault(in, 0L));
+        size.put(in, 0L);
+      } else {
+        size.put(j + 1, out);
+      }
       live += out;
       peak = Math.max(peak, live);
       for (int in : logical.node(j).inputs()) {
@@ -255,6 +224,13 @@ public final class StageModel {
       LogicalNode node = logical.node(j);
       // A gradient that a later reader already wrote arrives in a scratch buffer and is added.
       long scratch = 0;
+      if (!executorWrites(plan, j)) {
+        // A ReLU its producer computes: the producer differentiates it on the same gradient buffer.
+        if (liveGrads.remove(j + 1)) {
+          liveGrads.add(node.inputs().get(0));
+        }
+        continue;
+      }
       for (int in : node.inputs()) {
         if (in == 0) {
           continue;

@@ -49,7 +49,8 @@ import java.util.function.LongSupplier;
  * measurement holds no conversion; conversions are records of their own, one per image shape and
  * ordered pair of layouts. Shapes that occur several times are measured once. Each measurement is
  * the median of {@link Settings#runs} runs after a warm-up long enough for the JIT to compile
- * the kernel.
+ * the kernel, each run on operands evicted from the caches ({@link CacheFlush}), as inside a
+ * network.
  *
  * <p>Candidates the roofline puts more than {@link Settings#skipFactor} times behind the node's
  * best candidate are not timed (the planner keeps pricing them by the roofline, which already
@@ -178,7 +179,7 @@ public final class Analyzer {
     int before = Parallel.get().threads();
     Parallel.setThreads(settings.threads());
     Direction fwd = mode == Mode.TRAIN ? Direction.FORWARD_TRAIN : Direction.FORWARD_INFER;
-    try {
+    try (CacheFlush cold = new CacheFlush()) {
       for (LogicalNode node : logical.nodes()) {
         List<Implementation> candidates = registry.candidates(node);
         double[] estimate = new double[candidates.size()];
@@ -201,7 +202,7 @@ public final class Analyzer {
           }
           String bwdKey = TuningRecords.key(node, impl, Direction.BACKWARD, t);
           Runnable measurement = () -> {
-            double[] nanos = measure(node, impl, batch, mode, settings);
+            double[] nanos = measure(node, impl, batch, mode, settings, cold);
             keepFaster(out, fwdKey, nanos[0] / batch, batch);
             if (mode == Mode.TRAIN) {
               keepFaster(out, bwdKey, nanos[1] / batch, batch);
@@ -213,7 +214,7 @@ public final class Analyzer {
             early.add(measurement);
           }
         }
-        conversions += measureConversions(node, candidates, settings, out);
+        conversions += measureConversions(node, candidates, settings, out, cold);
       }
       // The JIT was still compiling while the first kernels ran: measure them again, keep the faster.
       early.forEach(Runnable::run);
@@ -249,7 +250,7 @@ public final class Analyzer {
    * converts the gradient back). Returns how many ran.
    */
   private int measureConversions(LogicalNode node, List<Implementation> candidates, Settings settings,
-      Map<String, Map<String, String>> out) {
+      Map<String, Map<String, String>> out, CacheFlush cold) {
     Set<TensorLayout> reads = new TreeSet<>();
     for (Implementation impl : candidates) {
       reads.add(impl.inputLayout());
@@ -267,7 +268,7 @@ public final class Analyzer {
             if (pair[0] == pair[1] || out.containsKey(key)) {
               continue;
             }
-            double nanos = measureConversion(shape, pair[0], pair[1], settings);
+            double nanos = measureConversion(shape, pair[0], pair[1], settings, cold);
             out.put(key, TuningRecords.value(nanos / settings.batch(), settings.batch()));
             count++;
           }
@@ -278,13 +279,14 @@ public final class Analyzer {
   }
 
   /** Median nanoseconds of converting a batch of {@code shape} images from one layout into another. */
-  private static double measureConversion(int[] shape, TensorLayout from, TensorLayout to, Settings settings) {
+  private static double measureConversion(int[] shape, TensorLayout from, TensorLayout to, Settings settings,
+      CacheFlush cold) {
     List<Tensor> owned = new ArrayList<>();
     int batch = settings.batch();
     try {
       Tensor src = random(batched(batch, shape), from.executorLayout(), owned, 0);
       Tensor dst = track(Tensor.zeros(to.executorLayout(), batched(batch, shape)), owned);
-      return timed(settings, () -> LayoutConversion.convert(src, dst), () -> {})[0];
+      return timed(settings, cold, () -> LayoutConversion.convert(src, dst), () -> {})[0];
     } finally {
       owned.forEach(Tensor::close);
     }
@@ -300,7 +302,8 @@ public final class Analyzer {
    * output and gradients in the implementation's layouts (as a network running the node in that
    * layout hands them over, after any conversion).
    */
-  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode, Settings settings) {
+  private static double[] measure(LogicalNode node, Implementation impl, int batch, Mode mode, Settings settings,
+      CacheFlush cold) {
     boolean training = mode == Mode.TRAIN;
     List<Tensor> owned = new ArrayList<>();
     Layer layer = createLayer(node);
@@ -325,7 +328,7 @@ public final class Analyzer {
       Layout outLayout = impl.outputLayoutFor(node.outputShape()).executorLayout();
       Tensor output = track(Tensor.zeros(outLayout, batched(batch, node.outputShape())), owned);
       Tensor gradOutput = training ? random(batched(batch, node.outputShape()), outLayout, owned, inputs.length) : null;
-      return timed(settings, () -> layer.forward(inputs, output, training),
+      return timed(settings, cold, () -> layer.forward(inputs, output, training),
           training ? () -> layer.backward(inputs, output, gradOutput, gradInputs) : () -> {});
     } finally {
       layer.close();
@@ -336,9 +339,10 @@ public final class Analyzer {
   /**
    * Median nanoseconds of {@code first} and of {@code second} run after it, over {@code runs} runs
    * after a warm-up: Vector API code runs orders of magnitude slower before C2 compiles it (one
-   * cold run measured a 16x too slow im2col).
+   * cold run measured a 16x too slow im2col). Each timed call starts with the caches evicted
+   * ({@link CacheFlush}, outside the timing), as a layer inside a network finds its operands.
    */
-  private static double[] timed(Settings settings, Runnable first, Runnable second) {
+  private static double[] timed(Settings settings, CacheFlush cold, Runnable first, Runnable second) {
     LongSupplier clock = settings.clock().source();
     int runs = settings.runs();
     long warm = 0;
@@ -358,13 +362,14 @@ public final class Analyzer {
     long[] a = new long[runs];
     long[] b = new long[runs];
     for (int run = 0; run < runs; run++) {
+      cold.evict();
       long start = clock.getAsLong();
       first.run();
-      long mid = clock.getAsLong();
+      a[run] = clock.getAsLong() - start;
+      cold.evict();
+      start = clock.getAsLong();
       second.run();
-      long end = clock.getAsLong();
-      a[run] = mid - start;
-      b[run] = end - mid;
+      b[run] = clock.getAsLong() - start;
     }
     return new double[] {median(a), median(b)};
   }

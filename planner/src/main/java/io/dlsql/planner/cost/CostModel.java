@@ -179,11 +179,12 @@ public final class CostModel {
 
   /**
    * Peak bytes of an inference step: the persistent bytes, the workspace the executor holds for
-   * the run ({@link StageModel#heldWorkspaceBytes}: the shared im2col buffers, transformed
-   * weights), max pooling's argmax buffers in blocked layouts (kept by the layer for the run), and
-   * a walk over the schedule allocating each written output and each converted copy
-   * in its layout's storage (NCHWc rounds channels up to whole blocks) and freeing a tensor after
-   * its last reader. Scratch the kernels keep on the Java heap (GEMM packing, implicit GEMM's
+   * the run ({@link WorkspaceProvider#heldBytes}: the shared im2col buffers, each NHWC layer's
+   * im2row rows, partial weight gradients, folded and transformed weights), max pooling's argmax
+   * buffers in blocked layouts (kept by the layer for the run), and a walk over the schedule
+   * allocating each written output (one per fusion group, taken when its anchor runs) and each
+   * converted copy in its layout's storage (NCHWc rounds channels up to whole blocks) and freeing
+   * a tensor after its last reader. Scratch the kernels keep on the Java heap (GEMM packing, implicit GEMM's
    * padded image) is not counted, as {@code MemoryTracker} does not measure it.
    */
   public long inferencePeak(PhysicalPlan plan) {
@@ -198,16 +199,25 @@ public final class CostModel {
     long liveBytes = 0;
     long peak = 0;
     for (PlanNode n : plan.nodes()) {
+      if (n instanceof PlanNode.Input) {
+        continue; // counted with the persistent bytes
+      }
+      // A fusion group writes one output, the last member's, into a buffer taken when its anchor
+      // runs, before the anchor's inputs are given back; it lives until the last member's readers ran.
+      int owner = n.id();
       long out = switch (n) {
-        case PlanNode.Input in -> 0; // counted with the persistent bytes
-        case PlanNode.Operator op -> materialized(plan, op) ? tensorBytes(op.shape(), op.layout(), batch) : 0;
+        case PlanNode.Input in -> 0;
+        case PlanNode.Operator op when op.fusionGroup() >= 0 -> {
+          List<Integer> members = plan.fusionGroup(op.fusionGroup()).members();
+          owner = members.getLast();
+          PlanNode.Operator last = (PlanNode.Operator) plan.nodes().get(owner);
+          yield members.get(0) == op.id() ? tensorBytes(last.shape(), last.layout(), batch) : 0;
+        }
+        case PlanNode.Operator op -> tensorBytes(op.shape(), op.layout(), batch);
         case PlanNode.Conversion c -> tensorBytes(c.shape(), c.to(), batch);
       };
-      if (n instanceof PlanNode.Input) {
-        continue;
-      }
       liveBytes += out;
-      live.put(n.id(), out);
+      live.merge(owner, out, Long::sum);
       peak = Math.max(peak, liveBytes);
       for (int in : n.inputs()) {
         if (remainingReaders.merge(in, -1, Integer::sum) == 0) {
@@ -222,7 +232,7 @@ public final class CostModel {
         argmax += op.logical().outputNumel() * batch * Integer.BYTES;
       }
     }
-    return persistentBytes(plan.logical(), plan.request()) + StageModel.heldWorkspaceBytes(plan, this) + argmax + peak;
+    return persistentBytes(plan.logical(), plan.request()) + workspace.heldBytes(plan, this) + argmax + peak;
   }
 
   /** Bytes of a batch of tensors of per-sample {@code shape} stored in {@code layout}. */
