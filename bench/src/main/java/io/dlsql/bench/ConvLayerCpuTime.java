@@ -21,7 +21,13 @@ import java.util.SplittableRandom;
  * convolution's own multiply-adds (2 * OC * C*KH*KW * OH*OW per image and pass). This is the
  * table in bench/README.md ("Convolution layers") that the planner's defaults are read from.
  *
- * <pre>java $FLAGS -cp bench/target/benchmarks.jar io.dlsql.bench.ConvLayerCpuTime [batch [seconds [layer...]]]</pre>
+ * <pre>java $FLAGS -cp bench/target/benchmarks.jar io.dlsql.bench.ConvLayerCpuTime [--threads N] [--algorithm A]
+ *     [batch [seconds [layer...]]]</pre>
+ *
+ * <p>With {@code --threads N} above one the kernels run on N threads and each case reports the
+ * median wall time per call and every kernel thread's CPU time per call: how the work splits
+ * shows as unequal busy times, and a busy time well below the wall time is a thread waiting.
+ * Wall times count other processes on the cores, so they need a quiet machine.
  */
 public final class ConvLayerCpuTime {
   private ConvLayerCpuTime() {}
@@ -48,27 +54,45 @@ public final class ConvLayerCpuTime {
   }
 
   public static void main(String[] args) {
-    int batch = args.length > 0 ? Integer.parseInt(args[0]) : 128;
-    double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 1;
-    List<String> names = args.length > 2 ? List.of(args).subList(2, args.length) : new ArrayList<>(LAYERS.keySet());
-    Parallel.setThreads(1);
-    System.out.printf("%-26s %-14s %10s %10s %10s %8s %8s %8s%n", "layer (batch " + batch + ")", "algorithm",
-        "fwd ms", "dW ms", "bwd ms", "fwd GF/s", "dW GF/s", "bwd GF/s");
+    List<String> positional = new ArrayList<>();
+    int threads = 1;
+    Conv2d.Algorithm only = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--threads" -> threads = Integer.parseInt(args[++i]);
+        case "--algorithm" -> only = Conv2d.Algorithm.valueOf(args[++i].toUpperCase(Locale.ROOT));
+        default -> positional.add(args[i]);
+      }
+    }
+    int batch = positional.size() > 0 ? Integer.parseInt(positional.get(0)) : 128;
+    double seconds = positional.size() > 1 ? Double.parseDouble(positional.get(1)) : 1;
+    List<String> names = positional.size() > 2 ? positional.subList(2, positional.size())
+        : new ArrayList<>(LAYERS.keySet());
+    Parallel.setThreads(threads);
+    if (threads == 1) {
+      System.out.printf("%-26s %-14s %10s %10s %10s %8s %8s %8s%n", "layer (batch " + batch + ")", "algorithm",
+          "fwd ms", "dW ms", "bwd ms", "fwd GF/s", "dW GF/s", "bwd GF/s");
+    } else {
+      System.out.printf("%-26s %-14s %-5s %9s %9s %s%n", "layer (batch " + batch + ")", "algorithm", "pass",
+          "wall ms", "GF/s", "CPU ms per thread (caller first)");
+    }
     for (String name : names) {
       ConvGeometry g = LAYERS.get(name);
       if (g == null) {
         throw new IllegalArgumentException("unknown layer " + name + "; known: " + LAYERS.keySet());
       }
       for (Conv2d.Algorithm algorithm : Conv2d.Algorithm.values()) {
-        if (algorithm == Conv2d.Algorithm.DIRECT || !Conv2d.supports(algorithm, g)) {
+        if (algorithm == Conv2d.Algorithm.DIRECT || !Conv2d.supports(algorithm, g)
+            || (only != null && algorithm != only)) {
           continue;
         }
-        measure(name, g, algorithm, batch, seconds);
+        measure(name, g, algorithm, batch, seconds, threads);
       }
     }
   }
 
-  private static void measure(String name, ConvGeometry g, Conv2d.Algorithm algorithm, int batch, double seconds) {
+  private static void measure(
+      String name, ConvGeometry g, Conv2d.Algorithm algorithm, int batch, double seconds, int threads) {
     SplittableRandom random = new SplittableRandom(7);
     try (Conv2d conv = new Conv2d("conv", g, false);
         Tensor x = Tensor.zeros(batch, g.inChannels(), g.inHeight(), g.inWidth());
@@ -85,6 +109,14 @@ public final class ConvLayerCpuTime {
       Runnable weights = () -> conv.backward(in, y, dy, new Tensor[] {null});
       Runnable backward = () -> conv.backward(in, y, dy, new Tensor[] {dx});
       forward.run();
+      if (threads > 1) {
+        double flops = 2.0 * g.macsPerImage() * batch;
+        String label = algorithm.name().toLowerCase(Locale.ROOT);
+        wallTime(name, label, "fwd", forward, seconds, flops);
+        wallTime(name, label, "dW", weights, seconds, flops);
+        wallTime(name, label, "bwd", backward, seconds, 2 * flops);
+        return;
+      }
       double f = time(forward, seconds);
       double w = time(weights, seconds);
       double b = time(backward, seconds);
@@ -116,6 +148,46 @@ public final class ConvLayerCpuTime {
       best = Math.min(best, (now - start) * 1e-9 / calls);
     }
     return best;
+  }
+
+  /**
+   * Prints the median wall time of {@code call} on the kernel pool and each kernel thread's CPU
+   * time per call over the same calls, after a warm-up of {@link #WARMUP_SECONDS} of wall time.
+   */
+  private static void wallTime(String name, String algorithm, String pass, Runnable call, double seconds,
+      double flops) {
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long warm = System.nanoTime() + (long) (WARMUP_SECONDS * 1e9);
+    while (System.nanoTime() < warm) {
+      call.run();
+    }
+    List<Thread> kernelThreads = new ArrayList<>();
+    kernelThreads.add(Thread.currentThread());
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals(Parallel.THREAD_NAME)) {
+        kernelThreads.add(t);
+      }
+    }
+    long[] cpuBefore = new long[kernelThreads.size()];
+    for (int i = 0; i < cpuBefore.length; i++) {
+      cpuBefore[i] = mx.getThreadCpuTime(kernelThreads.get(i).threadId());
+    }
+    List<Long> walls = new ArrayList<>();
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    do {
+      long start = System.nanoTime();
+      call.run();
+      walls.add(System.nanoTime() - start);
+    } while (System.nanoTime() < end);
+    StringBuilder cpu = new StringBuilder();
+    for (int i = 0; i < cpuBefore.length; i++) {
+      long used = mx.getThreadCpuTime(kernelThreads.get(i).threadId()) - cpuBefore[i];
+      cpu.append(String.format(Locale.ROOT, " %8.3f", used * 1e-6 / walls.size()));
+    }
+    walls.sort(null);
+    double median = walls.get(walls.size() / 2) * 1e-9;
+    System.out.printf(Locale.ROOT, "%-26s %-14s %-5s %9.3f %9.1f%s%n", name, algorithm, pass, median * 1e3,
+        flops / median / 1e9, cpu);
   }
 
   private static void fill(Tensor t, SplittableRandom random) {

@@ -56,6 +56,20 @@ class ConvAlgorithmTest {
     out.add(new Reference64.Conv(1, 2, 7, 7, 3, 3, 3, 2, 2, 0, 0, 2, 2, 1, 1, 1));
     out.add(new Reference64.Conv(70, 2, 7, 7, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(37, 40, 14, 14, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    // Implicit GEMM's weight gradient with output channels in the lanes (64 taps or more): tiles
+    // of 4, 2 or 1 channel vectors by 6, 12 or 24 taps, the last block short: 64 channels and 72
+    // taps, 48 = 2 + 1 vectors with 63 taps, 70 = 4 + 1 vectors (the last padded) with 81, 32 with
+    // 75 (5x5); 7x7 maps stacked 8 to a unit with a short last stack over two groups, 14x14 over
+    // two groups. Below 64 taps or 17 channels it runs on grid columns: 36 taps, and 28x28 maps in
+    // more than one group.
+    out.add(new Reference64.Conv(2, 8, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 7, 6, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 9, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(2, 3, 6, 6, 32, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1));
+    out.add(new Reference64.Conv(20, 8, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(12, 8, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(3, 4, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(12, 2, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     return out;
   }
 

@@ -4,6 +4,7 @@ import static io.dlsql.executor.tensor.Tensor.F32;
 
 import io.dlsql.executor.kernel.elementwise.FusedActivation;
 import io.dlsql.executor.kernel.elementwise.KernelSwitch;
+import io.dlsql.executor.kernel.gemm.Transpose;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -33,10 +34,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       (masked) output gradient with the kernel flipped and its channel axes swapped, padded by
  *       {@code (K-1)*d - pad}; that is the forward kernel again on a {@link #transposed} geometry,
  *       so there is no col2im and its scattered additions;
- *   <li>weight gradient: {@code dW[oc][tap] = sum over images and grid columns of dz[oc][j] *
- *       xpad[offset(tap) + j]}, with dz laid out on the grid (zeros in the extra columns): dot
- *       products of contiguous runs, four output channels by four taps per register block, summed
- *       over a group of images before the lanes are added (in lane order, so deterministic).
+ *   <li>weight gradient: {@code dW[oc][tap] = sum over output positions q of dz[oc][q] *
+ *       xpad[offset(tap) + pos(q)]}, with dz transposed to positions x output channels so the
+ *       output channels run along the vector lanes: a register tile of channel vectors by taps
+ *       broadcasts one input value per tap and position, visits only real output positions (not
+ *       the grid's extra columns) and needs no lane reductions.
  * </ul>
  *
  * <p>Scratch lives in per-thread heap buffers ({@link Workspace}) that only grow, so steady-state
@@ -53,15 +55,37 @@ public final class ImplicitGemmConv2d {
   static final int MR = 8;
   /** Grid columns per register tile. */
   static final int NR = 2 * V;
-  /** Output channels and taps per weight-gradient register block (16 accumulators). */
+  /**
+   * Floats of transposed output gradient (positions x output channels) one weight-gradient group
+   * holds: with the group's padded images it stays in L2 while every register tile streams it.
+   */
+  static final int TARGET_GROUP_GRADIENT_FLOATS = 64 * 1024;
+  /** Upper bound on stacks per weight-gradient group, so tiny maps do not make huge buffers. */
+  static final int MAX_GROUP_UNITS = 64;
+  /**
+   * Output-channel vectors from which the weight gradient puts output channels along the lanes.
+   * With one vector (16 channels) every FMA needs its own broadcast input value and the tile ran
+   * at 60 GFLOP/s against 70 for the grid-column kernel, so those layers keep the latter.
+   */
+  static final int CHANNELS_IN_LANES_MIN_VECTORS = 2;
+  /**
+   * Taps (C x KH x KW) from which the weight gradient puts output channels along the lanes: the
+   * transpose of dz costs the same per position whatever the taps, so with few taps (a first
+   * layer's 25) it outweighs the gain (convnet conv1: 31 GFLOP/s against 41).
+   */
+  static final int CHANNELS_IN_LANES_MIN_TAPS = 64;
+  /** Output channels and taps per grid-column weight-gradient register block (16 accumulators). */
   private static final int DOT_BLOCK = 4;
   /**
-   * Grid columns the weight gradient sums before adding its lanes into dW: long enough that the
-   * lane sums are a small share of the work, short enough that a group's padded images stay in L2.
+   * Grid columns the grid-column weight gradient sums before adding its lanes into dW: long
+   * enough that the lane sums are a small share of the work, short enough that a group's padded
+   * images stay in L2.
    */
   static final int TARGET_GROUP_COLUMNS = 8192;
-  /** Upper bound on images per weight-gradient group, so tiny maps do not make huge buffers. */
-  static final int MAX_GROUP_IMAGES = 64;
+  /** Taps per weight-gradient register tile, by output-channel vectors per tile (24 accumulators). */
+  private static final int TAPS_4 = 6;
+  private static final int TAPS_2 = 12;
+  private static final int TAPS_1 = 24;
   /**
    * Maps whose grid is at most this many columns are stacked: several images one above the other
    * in one padded buffer (see {@link #stack}), so tiles and dot products run over long rows.
@@ -240,24 +264,49 @@ public final class ImplicitGemmConv2d {
     }
   }
 
-  /** Images whose weight gradients are summed together before their lanes are added. */
-  static int groupImages(ConvGeometry g) {
-    int columns = roundUp(Padded.of(g).gridColumns(), V);
-    return Math.clamp(TARGET_GROUP_COLUMNS / columns, 1, MAX_GROUP_IMAGES);
+  /**
+   * Stacks (units of {@link #stack} images) per weight-gradient group: as many as keep the group's
+   * transposed output gradient near {@link #TARGET_GROUP_GRADIENT_FLOATS}, or its grid near
+   * {@link #TARGET_GROUP_COLUMNS} columns (grid-column kernel).
+   */
+  static int groupUnits(ConvGeometry single) {
+    if (!channelsInLanes(single)) {
+      int columns = roundUp(Padded.of(stacked(single, stack(single))).gridColumns(), V);
+      return Math.clamp(TARGET_GROUP_COLUMNS / columns, 1, MAX_GROUP_UNITS);
+    }
+    long perUnit = (long) stack(single) * single.outHeight() * single.outWidth() * roundUp(single.outChannels(), V);
+    return (int) Math.clamp(TARGET_GROUP_GRADIENT_FLOATS / perUnit, 1, MAX_GROUP_UNITS);
+  }
+
+  /** Whether the weight gradient of {@code g} runs with output channels along the lanes. */
+  static boolean channelsInLanes(ConvGeometry g) {
+    return roundUp(g.outChannels(), V) >= CHANNELS_IN_LANES_MIN_VECTORS * V
+        && g.colRows() >= CHANNELS_IN_LANES_MIN_TAPS;
+  }
+
+  /** Rows of the transposed weight gradient: one per tap, and spare rows for a tile's unused taps. */
+  static int transposedGradientRows(ConvGeometry g) {
+    return g.colRows() + TAPS_1;
   }
 
   /** Floats of per-thread scratch this algorithm holds for {@code g} (forward and backward). */
   public static long workspaceSize(ConvGeometry single) {
-    ConvGeometry g = stacked(single, stack(single));
+    int stack = stack(single);
+    ConvGeometry g = stacked(single, stack);
     Padded p = Padded.of(g);
     Padded t = Padded.of(transposed(g));
-    int group = groupImages(g);
+    int group = groupUnits(single);
+    int ocp = roundUp(g.outChannels(), V);
+    long positions = (long) group * stack * single.outHeight() * single.outWidth();
     long padded = (long) group * p.imageFloats(g.inChannels());
-    long dz = (long) g.outChannels() * group * roundUp(p.gridColumns(), V);
+    long dzT = channelsInLanes(single) ? positions * ocp
+        : (long) g.outChannels() * group * roundUp(p.gridColumns(), V);
+    long dwT = (long) transposedGradientRows(g) * ocp;
     long dzPadded = t.imageFloats(g.outChannels());
     long grid = Math.max((long) paddedRows(g.outChannels()) * p.paddedColumns(),
         (long) paddedRows(g.inChannels()) * t.paddedColumns());
-    return padded + dz + dzPadded + grid;
+    // The position table holds ints, as many bytes as floats.
+    return padded + dzT + positions + dwT + dzPadded + grid;
   }
 
   /**
@@ -355,29 +404,44 @@ public final class ImplicitGemmConv2d {
     int rowStep = rowsPerImage(single) * p.rowStride();
     int transposedRowStep = rowsPerImage(single) * pt.rowStride();
     // A unit is one stack of images, the "image" of the tall geometry g.
-    int group = groupImages(g);
+    int group = groupUnits(single);
     int oc = g.outChannels();
+    int ocp = roundUp(oc, V);
     int c = g.inChannels();
+    int r = g.colRows();
     int imageFloats = p.imageFloats(c);
-    int dzColumns = roundUp(p.gridColumns(), V);
+    int imagePositions = single.outHeight() * single.outWidth();
     Workspace ws = Workspace.current();
     float[] xpad = ws.padded((long) group * imageFloats);
-    float[] dz = ws.dz((long) oc * group * dzColumns);
+    boolean lanesOverChannels = channelsInLanes(single);
+    int dzColumns = roundUp(p.gridColumns(), V);
+    // Transposed (positions x ocp) for the channels-in-lanes kernel, on the grid (oc x columns of
+    // every unit) for the grid-column one.
+    float[] dzT = ws.dzT(lanesOverChannels ? (long) group * stack * imagePositions * ocp
+        : (long) oc * group * dzColumns);
+    int[] pos = ws.positions(group * stack * imagePositions);
+    float[] dwT = ws.dwT((long) transposedGradientRows(g) * ocp);
+    double[] dbSums = ws.biasSums(oc);
     float[] dzPadded = ws.dzPadded(pt.imageFloats(oc));
     float[] grid = ws.grid(Math.max((long) paddedRows(oc) * p.paddedColumns(),
         (long) paddedRows(c) * pt.paddedColumns()));
-    float[] lanes = ws.lanes();
     ws.claim(g);
+    Arrays.fill(dwT, 0, transposedGradientRows(g) * ocp, 0f);
+    Arrays.fill(dbSums, 0, oc, 0);
     int perGroup = group * stack;
     for (int first = 0; first < count; first += perGroup) {
       int units = Math.ceilDiv(Math.min(perGroup, count - first), stack);
+      int positions = 0;
       for (int u = 0; u < units; u++) {
         int firstImage = first + u * stack;
         int images = Math.min(stack, count - firstImage);
         if (images < stack) {
-          // The empty slots of a short stack must add nothing: clear their dz (and dy) rows.
-          for (int o = 0; o < oc; o++) {
-            Arrays.fill(dz, o * group * dzColumns + u * dzColumns, o * group * dzColumns + (u + 1) * dzColumns, 0f);
+          // The empty slots of a short stack must add nothing: clear their dz (grid) and dy rows.
+          if (!lanesOverChannels) {
+            for (int o = 0; o < oc; o++) {
+              int row = o * group * dzColumns + u * dzColumns;
+              Arrays.fill(dzT, row, row + dzColumns, 0f);
+            }
           }
           Arrays.fill(dzPadded, 0f);
         }
@@ -385,11 +449,16 @@ public final class ImplicitGemmConv2d {
           int img = firstImage + i;
           long yAt = yOff + img * single.outputSize();
           long dyAt = dyOff + img * single.outputSize();
+          int at = u * imageFloats + i * rowStep;
           pad(c, single.inHeight(), g.inWidth(), g.padTop(), p, x, xOff + img * single.inputSize(), null, 0,
-              FusedActivation.IDENTITY, xpad, u * imageFloats + i * rowStep);
-          // dz on the forward grid (unit u at column u*dzColumns of each row).
-          maskToGrid(oc, single.outHeight(), g.outWidth(), p.rowStride(), act, y, yAt, dy, dyAt, dz,
-              group * dzColumns, u * dzColumns + i * rowStep);
+              FusedActivation.IDENTITY, xpad, at);
+          if (lanesOverChannels) {
+            positions = transposeMasked(oc, ocp, single.outHeight(), g.outWidth(), p.rowStride(), act, y, yAt, dy,
+                dyAt, dzT, pos, positions, at, db == null ? null : dbSums, ws.lane());
+          } else {
+            maskToGrid(oc, single.outHeight(), g.outWidth(), p.rowStride(), act, y, yAt, dy, dyAt, dzT,
+                group * dzColumns, u * dzColumns + i * rowStep);
+          }
           if (dx != null) {
             pad(oc, single.outHeight(), g.outWidth(), t.padTop(), pt, dy, dyAt, y, yAt, act, dzPadded,
                 i * transposedRowStep);
@@ -403,18 +472,24 @@ public final class ImplicitGemmConv2d {
           }
         }
       }
-      weightGradient(g, p, units, imageFloats, dz, group * dzColumns, dzColumns, xpad, lanes, dw,
-          accumulate || first > 0);
-      if (db != null) {
-        for (int o = 0; o < oc; o++) {
-          double sum = 0;
-          int row = o * group * dzColumns;
-          for (int j = 0; j < units * dzColumns; j++) {
-            sum += dz[row + j];
-          }
-          float before = accumulate || first > 0 ? db.getAtIndex(F32, o) : 0f;
-          db.setAtIndex(F32, o, before + (float) sum);
+      if (lanesOverChannels) {
+        weightGradientByChannels(r, ocp, positions, pos, xpad, p.offsets(), dzT, dwT);
+      } else {
+        weightGradient(g, p, units, imageFloats, dzT, group * dzColumns, dzColumns, xpad, ws.lanes(), dw,
+            accumulate || first > 0);
+        if (db != null) {
+          sumRows(oc, units * dzColumns, dzT, group * dzColumns, dbSums, ws.lane());
         }
+      }
+    }
+    for (int o = 0; o < oc; o++) {
+      if (lanesOverChannels) {
+        for (int k = 0; k < r; k++) {
+          add(dw, (long) o * r + k, dwT[k * ocp + o], accumulate);
+        }
+      }
+      if (db != null) {
+        add(db, o, (float) dbSums[o], accumulate);
       }
     }
   }
@@ -511,6 +586,108 @@ public final class ImplicitGemmConv2d {
   }
 
   /**
+   * Appends one image's output positions to the weight gradient's operands: {@code dzT[(q + j) *
+   * ocp + o] = dy[o][j] * act'(y[o][j])} for position j (row-major over (oh, ow)) from {@code q =
+   * positions}, zeros in channels {@code oc .. ocp-1}; {@code pos[q + j]} = where j's input
+   * window starts in the padded buffer, {@code at + oh * rowStride + ow}; {@code sums[o]} += the
+   * masked gradients (the bias gradient) when {@code sums} is not null. Whole 16 x 16 blocks go
+   * through {@link Transpose}, the last positions one channel at a time. Returns the new position count.
+   */
+  private static int transposeMasked(
+      int oc, int ocp, int oh, int ow, int rowStride, FusedActivation act, MemorySegment y, long yOff,
+      MemorySegment dy, long dyOff, float[] dzT, int[] pos, int positions, int at, double[] sums, float[] lane) {
+    boolean masked = act != FusedActivation.IDENTITY;
+    boolean vector = KernelSwitch.vector();
+    int count = oh * ow;
+    for (int r = 0, q = positions; r < oh; r++) {
+      for (int j = 0; j < ow; j++, q++) {
+        pos[q] = at + r * rowStride + j;
+      }
+    }
+    long rowBytes = (long) count * Float.BYTES;
+    int blocked = 0;
+    if (vector && Transpose.AVAILABLE && V == Transpose.LANES) {
+      blocked = count / V * V;
+      MemorySegment src = dy;
+      long srcOff = dyOff;
+      if (masked) {
+        // Masked into a contiguous copy first: masking inside the transpose made it too large
+        // for C2 to inline its permutes, and then it boxed every vector.
+        Workspace ws = Workspace.current();
+        float[] copy = ws.maskedImage(oc * count);
+        maskInto(oc * count, y, yOff, dy, dyOff, copy);
+        src = ws.maskedImageSegment();
+        srcOff = 0;
+      }
+      for (int ob = 0; ob < oc; ob += V) {
+        int live = Math.min(V, oc - ob);
+        for (int j = 0; j < blocked; j += V) {
+          // The block's rows past oc come out zero: the padded channels of dzT.
+          Transpose.rows16x16(src, (srcOff + (long) ob * count + j) * Float.BYTES, rowBytes, live, dzT,
+              (positions + j) * ocp + ob, ocp);
+        }
+      }
+    }
+    long limit = dy.byteSize() / Float.BYTES;
+    for (int o = 0; o < oc; o++) {
+      long from = o * (long) count;
+      int j = blocked;
+      int d = (positions + j) * ocp + o;
+      if (vector) {
+        // A vector at a time (a scalar segment read costs several float[] ones), parked in a
+        // small array and stored down the column of dzT.
+        for (; j + V <= count && dyOff + from + j + V <= limit; j += V) {
+          FloatVector v = FloatVector.fromMemorySegment(SPECIES, dy, (dyOff + from + j) * Float.BYTES, ORDER);
+          if (masked) {
+            v = FloatVector.zero(SPECIES).blend(v,
+                FloatVector.fromMemorySegment(SPECIES, y, (yOff + from + j) * Float.BYTES, ORDER)
+                    .compare(VectorOperators.GT, 0f));
+          }
+          v.intoArray(lane, 0);
+          for (int l = 0; l < V; l++, d += ocp) {
+            dzT[d] = lane[l];
+          }
+        }
+      }
+      for (; j < count; j++, d += ocp) {
+        float v = dy.getAtIndex(F32, dyOff + from + j);
+        dzT[d] = masked && !(y.getAtIndex(F32, yOff + from + j) > 0f) ? 0f : v;
+      }
+    }
+    for (int o = oc; o < ocp; o++) {
+      for (int j = blocked, d = (positions + j) * ocp + o; j < count; j++, d += ocp) {
+        dzT[d] = 0f;
+      }
+    }
+    int end = positions + count;
+    if (sums == null) {
+      return end;
+    }
+    if (vector) {
+      // Per image in float lanes, then into the double sums.
+      for (int ob = 0; ob < oc; ob += V) {
+        FloatVector acc = FloatVector.zero(SPECIES);
+        for (int q = positions; q < end; q++) {
+          acc = acc.add(FloatVector.fromArray(SPECIES, dzT, q * ocp + ob));
+        }
+        acc.intoArray(lane, 0);
+        for (int l = 0; l < Math.min(V, oc - ob); l++) {
+          sums[ob + l] += lane[l];
+        }
+      }
+    } else {
+      for (int o = 0; o < oc; o++) {
+        double sum = 0;
+        for (int q = positions; q < end; q++) {
+          sum += dzT[q * ocp + o];
+        }
+        sums[o] += sum;
+      }
+    }
+    return end;
+  }
+
+  /**
    * dz[o][column + oh * rowStride + ow] = dy * act'(y) for each output pixel of one image, rows
    * {@code ld} floats apart; the extra grid columns keep the zeros they were claimed with.
    */
@@ -552,6 +729,49 @@ public final class ImplicitGemmConv2d {
           dz[to + j] = masked && !(y.getAtIndex(F32, yOff + from + j) > 0f) ? 0f : v;
         }
       }
+    }
+  }
+
+  /**
+   * {@code sums[o] +=} the first {@code n} floats of row o of dz (rows {@code ld} apart, n a
+   * multiple of the vector length in vector mode): float lanes per row, added into the double
+   * sums in lane order (a double chain per float was as slow as the weight gradient of a layer
+   * with one input channel).
+   */
+  private static void sumRows(int rows, int n, float[] dz, int ld, double[] sums, float[] lane) {
+    boolean vector = KernelSwitch.vector();
+    for (int o = 0; o < rows; o++) {
+      int row = o * ld;
+      if (vector) {
+        FloatVector acc = FloatVector.zero(SPECIES);
+        for (int j = 0; j < n; j += V) {
+          acc = acc.add(FloatVector.fromArray(SPECIES, dz, row + j));
+        }
+        acc.intoArray(lane, 0);
+        for (int l = 0; l < V; l++) {
+          sums[o] += lane[l];
+        }
+      } else {
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+          sum += dz[row + j];
+        }
+        sums[o] += sum;
+      }
+    }
+  }
+
+  /** {@code out[i] = dy[i] * [y[i] > 0]} for {@code n} floats from the given offsets (vector loop, scalar tail). */
+  private static void maskInto(int n, MemorySegment y, long yOff, MemorySegment dy, long dyOff, float[] out) {
+    int i = 0;
+    for (; i + V <= n; i += V) {
+      FloatVector v = FloatVector.fromMemorySegment(SPECIES, dy, (dyOff + i) * Float.BYTES, ORDER);
+      v = FloatVector.zero(SPECIES).blend(v,
+          FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * Float.BYTES, ORDER).compare(VectorOperators.GT, 0f));
+      v.intoArray(out, i);
+    }
+    for (; i < n; i++) {
+      out[i] = y.getAtIndex(F32, yOff + i) > 0f ? dy.getAtIndex(F32, dyOff + i) : 0f;
     }
   }
 
@@ -731,8 +951,359 @@ public final class ImplicitGemmConv2d {
   }
 
   /**
+   * dwT[k][o] += sum over {@code positions} positions q of xpad[offsets[k] + pos[q]] * dzT[q][o]:
+   * the weight gradient with output channels along the vector lanes, so a register tile (one to
+   * four channel vectors by 24 to 6 taps) sums over positions with plain FMAs and is added to dwT
+   * once per group, with no lanes to add at the end, and only real output positions are visited
+   * (none of the grid's extra columns). The scalar twin sums each element in double.
+   */
+  private static void weightGradientByChannels(
+      int r, int ocp, int positions, int[] pos, float[] xpad, int[] offsets, float[] dzT, float[] dwT) {
+    if (!KernelSwitch.vector()) {
+      for (int k = 0; k < r; k++) {
+        for (int o = 0; o < ocp; o++) {
+          double sum = 0;
+          for (int q = 0; q < positions; q++) {
+            sum += (double) xpad[offsets[k] + pos[q]] * dzT[q * ocp + o];
+          }
+          dwT[k * ocp + o] += (float) sum;
+        }
+      }
+      return;
+    }
+    for (int ob = 0; ob < ocp; ) {
+      int vectors = ocp - ob >= 4 * V ? 4 : ocp - ob >= 2 * V ? 2 : 1;
+      int step = vectors == 4 ? TAPS_4 : vectors == 2 ? TAPS_2 : TAPS_1;
+      for (int k = 0; k < r; k += step) {
+        int taps = Math.min(step, r - k);
+        switch (vectors) {
+          case 4 -> dwTile4x6(positions, pos, xpad, offsets, k, taps, dzT, ocp, ob, dwT);
+          case 2 -> dwTile2x12(positions, pos, xpad, offsets, k, taps, dzT, ocp, ob, dwT);
+          default -> dwTile1x24(positions, pos, xpad, offsets, k, taps, dzT, ocp, ob, dwT);
+        }
+      }
+      ob += vectors * V;
+    }
+  }
+
+  /** {@link #weightGradientByChannels} for 4 vectors of output channels by 6 taps. */
+  private static void dwTile4x6(
+      int positions, int[] pos, float[] xpad, int[] offsets, int k, int taps, float[] dzT, int ocp, int ob,
+      float[] dwT) {
+    int x0 = offsets[k];
+    int x1 = offsets[k + Math.min(1, taps - 1)];
+    int x2 = offsets[k + Math.min(2, taps - 1)];
+    int x3 = offsets[k + Math.min(3, taps - 1)];
+    int x4 = offsets[k + Math.min(4, taps - 1)];
+    int x5 = offsets[k + Math.min(5, taps - 1)];
+    FloatVector s0_0 = FloatVector.zero(SPECIES); FloatVector s0_1 = FloatVector.zero(SPECIES);
+    FloatVector s0_2 = FloatVector.zero(SPECIES); FloatVector s0_3 = FloatVector.zero(SPECIES);
+    FloatVector s1_0 = FloatVector.zero(SPECIES); FloatVector s1_1 = FloatVector.zero(SPECIES);
+    FloatVector s1_2 = FloatVector.zero(SPECIES); FloatVector s1_3 = FloatVector.zero(SPECIES);
+    FloatVector s2_0 = FloatVector.zero(SPECIES); FloatVector s2_1 = FloatVector.zero(SPECIES);
+    FloatVector s2_2 = FloatVector.zero(SPECIES); FloatVector s2_3 = FloatVector.zero(SPECIES);
+    FloatVector s3_0 = FloatVector.zero(SPECIES); FloatVector s3_1 = FloatVector.zero(SPECIES);
+    FloatVector s3_2 = FloatVector.zero(SPECIES); FloatVector s3_3 = FloatVector.zero(SPECIES);
+    FloatVector s4_0 = FloatVector.zero(SPECIES); FloatVector s4_1 = FloatVector.zero(SPECIES);
+    FloatVector s4_2 = FloatVector.zero(SPECIES); FloatVector s4_3 = FloatVector.zero(SPECIES);
+    FloatVector s5_0 = FloatVector.zero(SPECIES); FloatVector s5_1 = FloatVector.zero(SPECIES);
+    FloatVector s5_2 = FloatVector.zero(SPECIES); FloatVector s5_3 = FloatVector.zero(SPECIES);
+    for (int p = 0, d = ob; p < positions; p++, d += ocp) {
+      int xi = pos[p];
+      FloatVector b0 = FloatVector.fromArray(SPECIES, dzT, d);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, dzT, d + 1 * V);
+      FloatVector b2 = FloatVector.fromArray(SPECIES, dzT, d + 2 * V);
+      FloatVector b3 = FloatVector.fromArray(SPECIES, dzT, d + 3 * V);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, xpad[x0 + xi]);
+      s0_0 = a0.fma(b0, s0_0); s0_1 = a0.fma(b1, s0_1); s0_2 = a0.fma(b2, s0_2); s0_3 = a0.fma(b3, s0_3);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, xpad[x1 + xi]);
+      s1_0 = a1.fma(b0, s1_0); s1_1 = a1.fma(b1, s1_1); s1_2 = a1.fma(b2, s1_2); s1_3 = a1.fma(b3, s1_3);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, xpad[x2 + xi]);
+      s2_0 = a2.fma(b0, s2_0); s2_1 = a2.fma(b1, s2_1); s2_2 = a2.fma(b2, s2_2); s2_3 = a2.fma(b3, s2_3);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, xpad[x3 + xi]);
+      s3_0 = a3.fma(b0, s3_0); s3_1 = a3.fma(b1, s3_1); s3_2 = a3.fma(b2, s3_2); s3_3 = a3.fma(b3, s3_3);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, xpad[x4 + xi]);
+      s4_0 = a4.fma(b0, s4_0); s4_1 = a4.fma(b1, s4_1); s4_2 = a4.fma(b2, s4_2); s4_3 = a4.fma(b3, s4_3);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, xpad[x5 + xi]);
+      s5_0 = a5.fma(b0, s5_0); s5_1 = a5.fma(b1, s5_1); s5_2 = a5.fma(b2, s5_2); s5_3 = a5.fma(b3, s5_3);
+    }
+    // Taps past the last ran on a repeated offset; their sums go to the spare rows after K.
+    int w0 = k * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w0).add(s0_0).intoArray(dwT, w0);
+    FloatVector.fromArray(SPECIES, dwT, w0 + 1 * V).add(s0_1).intoArray(dwT, w0 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w0 + 2 * V).add(s0_2).intoArray(dwT, w0 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w0 + 3 * V).add(s0_3).intoArray(dwT, w0 + 3 * V);
+    int w1 = (k + 1 + (1 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w1).add(s1_0).intoArray(dwT, w1);
+    FloatVector.fromArray(SPECIES, dwT, w1 + 1 * V).add(s1_1).intoArray(dwT, w1 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w1 + 2 * V).add(s1_2).intoArray(dwT, w1 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w1 + 3 * V).add(s1_3).intoArray(dwT, w1 + 3 * V);
+    int w2 = (k + 2 + (2 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w2).add(s2_0).intoArray(dwT, w2);
+    FloatVector.fromArray(SPECIES, dwT, w2 + 1 * V).add(s2_1).intoArray(dwT, w2 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w2 + 2 * V).add(s2_2).intoArray(dwT, w2 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w2 + 3 * V).add(s2_3).intoArray(dwT, w2 + 3 * V);
+    int w3 = (k + 3 + (3 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w3).add(s3_0).intoArray(dwT, w3);
+    FloatVector.fromArray(SPECIES, dwT, w3 + 1 * V).add(s3_1).intoArray(dwT, w3 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w3 + 2 * V).add(s3_2).intoArray(dwT, w3 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w3 + 3 * V).add(s3_3).intoArray(dwT, w3 + 3 * V);
+    int w4 = (k + 4 + (4 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w4).add(s4_0).intoArray(dwT, w4);
+    FloatVector.fromArray(SPECIES, dwT, w4 + 1 * V).add(s4_1).intoArray(dwT, w4 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w4 + 2 * V).add(s4_2).intoArray(dwT, w4 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w4 + 3 * V).add(s4_3).intoArray(dwT, w4 + 3 * V);
+    int w5 = (k + 5 + (5 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w5).add(s5_0).intoArray(dwT, w5);
+    FloatVector.fromArray(SPECIES, dwT, w5 + 1 * V).add(s5_1).intoArray(dwT, w5 + 1 * V);
+    FloatVector.fromArray(SPECIES, dwT, w5 + 2 * V).add(s5_2).intoArray(dwT, w5 + 2 * V);
+    FloatVector.fromArray(SPECIES, dwT, w5 + 3 * V).add(s5_3).intoArray(dwT, w5 + 3 * V);
+  }
+
+  /** {@link #weightGradientByChannels} for 2 vectors of output channels by 12 taps. */
+  private static void dwTile2x12(
+      int positions, int[] pos, float[] xpad, int[] offsets, int k, int taps, float[] dzT, int ocp, int ob,
+      float[] dwT) {
+    int x0 = offsets[k];
+    int x1 = offsets[k + Math.min(1, taps - 1)];
+    int x2 = offsets[k + Math.min(2, taps - 1)];
+    int x3 = offsets[k + Math.min(3, taps - 1)];
+    int x4 = offsets[k + Math.min(4, taps - 1)];
+    int x5 = offsets[k + Math.min(5, taps - 1)];
+    int x6 = offsets[k + Math.min(6, taps - 1)];
+    int x7 = offsets[k + Math.min(7, taps - 1)];
+    int x8 = offsets[k + Math.min(8, taps - 1)];
+    int x9 = offsets[k + Math.min(9, taps - 1)];
+    int x10 = offsets[k + Math.min(10, taps - 1)];
+    int x11 = offsets[k + Math.min(11, taps - 1)];
+    FloatVector s0_0 = FloatVector.zero(SPECIES); FloatVector s0_1 = FloatVector.zero(SPECIES);
+    FloatVector s1_0 = FloatVector.zero(SPECIES); FloatVector s1_1 = FloatVector.zero(SPECIES);
+    FloatVector s2_0 = FloatVector.zero(SPECIES); FloatVector s2_1 = FloatVector.zero(SPECIES);
+    FloatVector s3_0 = FloatVector.zero(SPECIES); FloatVector s3_1 = FloatVector.zero(SPECIES);
+    FloatVector s4_0 = FloatVector.zero(SPECIES); FloatVector s4_1 = FloatVector.zero(SPECIES);
+    FloatVector s5_0 = FloatVector.zero(SPECIES); FloatVector s5_1 = FloatVector.zero(SPECIES);
+    FloatVector s6_0 = FloatVector.zero(SPECIES); FloatVector s6_1 = FloatVector.zero(SPECIES);
+    FloatVector s7_0 = FloatVector.zero(SPECIES); FloatVector s7_1 = FloatVector.zero(SPECIES);
+    FloatVector s8_0 = FloatVector.zero(SPECIES); FloatVector s8_1 = FloatVector.zero(SPECIES);
+    FloatVector s9_0 = FloatVector.zero(SPECIES); FloatVector s9_1 = FloatVector.zero(SPECIES);
+    FloatVector s10_0 = FloatVector.zero(SPECIES); FloatVector s10_1 = FloatVector.zero(SPECIES);
+    FloatVector s11_0 = FloatVector.zero(SPECIES); FloatVector s11_1 = FloatVector.zero(SPECIES);
+    for (int p = 0, d = ob; p < positions; p++, d += ocp) {
+      int xi = pos[p];
+      FloatVector b0 = FloatVector.fromArray(SPECIES, dzT, d);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, dzT, d + 1 * V);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, xpad[x0 + xi]);
+      s0_0 = a0.fma(b0, s0_0); s0_1 = a0.fma(b1, s0_1);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, xpad[x1 + xi]);
+      s1_0 = a1.fma(b0, s1_0); s1_1 = a1.fma(b1, s1_1);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, xpad[x2 + xi]);
+      s2_0 = a2.fma(b0, s2_0); s2_1 = a2.fma(b1, s2_1);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, xpad[x3 + xi]);
+      s3_0 = a3.fma(b0, s3_0); s3_1 = a3.fma(b1, s3_1);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, xpad[x4 + xi]);
+      s4_0 = a4.fma(b0, s4_0); s4_1 = a4.fma(b1, s4_1);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, xpad[x5 + xi]);
+      s5_0 = a5.fma(b0, s5_0); s5_1 = a5.fma(b1, s5_1);
+      FloatVector a6 = FloatVector.broadcast(SPECIES, xpad[x6 + xi]);
+      s6_0 = a6.fma(b0, s6_0); s6_1 = a6.fma(b1, s6_1);
+      FloatVector a7 = FloatVector.broadcast(SPECIES, xpad[x7 + xi]);
+      s7_0 = a7.fma(b0, s7_0); s7_1 = a7.fma(b1, s7_1);
+      FloatVector a8 = FloatVector.broadcast(SPECIES, xpad[x8 + xi]);
+      s8_0 = a8.fma(b0, s8_0); s8_1 = a8.fma(b1, s8_1);
+      FloatVector a9 = FloatVector.broadcast(SPECIES, xpad[x9 + xi]);
+      s9_0 = a9.fma(b0, s9_0); s9_1 = a9.fma(b1, s9_1);
+      FloatVector a10 = FloatVector.broadcast(SPECIES, xpad[x10 + xi]);
+      s10_0 = a10.fma(b0, s10_0); s10_1 = a10.fma(b1, s10_1);
+      FloatVector a11 = FloatVector.broadcast(SPECIES, xpad[x11 + xi]);
+      s11_0 = a11.fma(b0, s11_0); s11_1 = a11.fma(b1, s11_1);
+    }
+    // Taps past the last ran on a repeated offset; their sums go to the spare rows after K.
+    int w0 = k * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w0).add(s0_0).intoArray(dwT, w0);
+    FloatVector.fromArray(SPECIES, dwT, w0 + 1 * V).add(s0_1).intoArray(dwT, w0 + 1 * V);
+    int w1 = (k + 1 + (1 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w1).add(s1_0).intoArray(dwT, w1);
+    FloatVector.fromArray(SPECIES, dwT, w1 + 1 * V).add(s1_1).intoArray(dwT, w1 + 1 * V);
+    int w2 = (k + 2 + (2 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w2).add(s2_0).intoArray(dwT, w2);
+    FloatVector.fromArray(SPECIES, dwT, w2 + 1 * V).add(s2_1).intoArray(dwT, w2 + 1 * V);
+    int w3 = (k + 3 + (3 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w3).add(s3_0).intoArray(dwT, w3);
+    FloatVector.fromArray(SPECIES, dwT, w3 + 1 * V).add(s3_1).intoArray(dwT, w3 + 1 * V);
+    int w4 = (k + 4 + (4 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w4).add(s4_0).intoArray(dwT, w4);
+    FloatVector.fromArray(SPECIES, dwT, w4 + 1 * V).add(s4_1).intoArray(dwT, w4 + 1 * V);
+    int w5 = (k + 5 + (5 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w5).add(s5_0).intoArray(dwT, w5);
+    FloatVector.fromArray(SPECIES, dwT, w5 + 1 * V).add(s5_1).intoArray(dwT, w5 + 1 * V);
+    int w6 = (k + 6 + (6 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w6).add(s6_0).intoArray(dwT, w6);
+    FloatVector.fromArray(SPECIES, dwT, w6 + 1 * V).add(s6_1).intoArray(dwT, w6 + 1 * V);
+    int w7 = (k + 7 + (7 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w7).add(s7_0).intoArray(dwT, w7);
+    FloatVector.fromArray(SPECIES, dwT, w7 + 1 * V).add(s7_1).intoArray(dwT, w7 + 1 * V);
+    int w8 = (k + 8 + (8 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w8).add(s8_0).intoArray(dwT, w8);
+    FloatVector.fromArray(SPECIES, dwT, w8 + 1 * V).add(s8_1).intoArray(dwT, w8 + 1 * V);
+    int w9 = (k + 9 + (9 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w9).add(s9_0).intoArray(dwT, w9);
+    FloatVector.fromArray(SPECIES, dwT, w9 + 1 * V).add(s9_1).intoArray(dwT, w9 + 1 * V);
+    int w10 = (k + 10 + (10 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w10).add(s10_0).intoArray(dwT, w10);
+    FloatVector.fromArray(SPECIES, dwT, w10 + 1 * V).add(s10_1).intoArray(dwT, w10 + 1 * V);
+    int w11 = (k + 11 + (11 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w11).add(s11_0).intoArray(dwT, w11);
+    FloatVector.fromArray(SPECIES, dwT, w11 + 1 * V).add(s11_1).intoArray(dwT, w11 + 1 * V);
+  }
+
+  /** {@link #weightGradientByChannels} for 1 vector of output channels by 24 taps. */
+  private static void dwTile1x24(
+      int positions, int[] pos, float[] xpad, int[] offsets, int k, int taps, float[] dzT, int ocp, int ob,
+      float[] dwT) {
+    int x0 = offsets[k];
+    int x1 = offsets[k + Math.min(1, taps - 1)];
+    int x2 = offsets[k + Math.min(2, taps - 1)];
+    int x3 = offsets[k + Math.min(3, taps - 1)];
+    int x4 = offsets[k + Math.min(4, taps - 1)];
+    int x5 = offsets[k + Math.min(5, taps - 1)];
+    int x6 = offsets[k + Math.min(6, taps - 1)];
+    int x7 = offsets[k + Math.min(7, taps - 1)];
+    int x8 = offsets[k + Math.min(8, taps - 1)];
+    int x9 = offsets[k + Math.min(9, taps - 1)];
+    int x10 = offsets[k + Math.min(10, taps - 1)];
+    int x11 = offsets[k + Math.min(11, taps - 1)];
+    int x12 = offsets[k + Math.min(12, taps - 1)];
+    int x13 = offsets[k + Math.min(13, taps - 1)];
+    int x14 = offsets[k + Math.min(14, taps - 1)];
+    int x15 = offsets[k + Math.min(15, taps - 1)];
+    int x16 = offsets[k + Math.min(16, taps - 1)];
+    int x17 = offsets[k + Math.min(17, taps - 1)];
+    int x18 = offsets[k + Math.min(18, taps - 1)];
+    int x19 = offsets[k + Math.min(19, taps - 1)];
+    int x20 = offsets[k + Math.min(20, taps - 1)];
+    int x21 = offsets[k + Math.min(21, taps - 1)];
+    int x22 = offsets[k + Math.min(22, taps - 1)];
+    int x23 = offsets[k + Math.min(23, taps - 1)];
+    FloatVector s0_0 = FloatVector.zero(SPECIES); FloatVector s1_0 = FloatVector.zero(SPECIES);
+    FloatVector s2_0 = FloatVector.zero(SPECIES); FloatVector s3_0 = FloatVector.zero(SPECIES);
+    FloatVector s4_0 = FloatVector.zero(SPECIES); FloatVector s5_0 = FloatVector.zero(SPECIES);
+    FloatVector s6_0 = FloatVector.zero(SPECIES); FloatVector s7_0 = FloatVector.zero(SPECIES);
+    FloatVector s8_0 = FloatVector.zero(SPECIES); FloatVector s9_0 = FloatVector.zero(SPECIES);
+    FloatVector s10_0 = FloatVector.zero(SPECIES); FloatVector s11_0 = FloatVector.zero(SPECIES);
+    FloatVector s12_0 = FloatVector.zero(SPECIES); FloatVector s13_0 = FloatVector.zero(SPECIES);
+    FloatVector s14_0 = FloatVector.zero(SPECIES); FloatVector s15_0 = FloatVector.zero(SPECIES);
+    FloatVector s16_0 = FloatVector.zero(SPECIES); FloatVector s17_0 = FloatVector.zero(SPECIES);
+    FloatVector s18_0 = FloatVector.zero(SPECIES); FloatVector s19_0 = FloatVector.zero(SPECIES);
+    FloatVector s20_0 = FloatVector.zero(SPECIES); FloatVector s21_0 = FloatVector.zero(SPECIES);
+    FloatVector s22_0 = FloatVector.zero(SPECIES); FloatVector s23_0 = FloatVector.zero(SPECIES);
+    for (int p = 0, d = ob; p < positions; p++, d += ocp) {
+      int xi = pos[p];
+      FloatVector b0 = FloatVector.fromArray(SPECIES, dzT, d);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, xpad[x0 + xi]);
+      s0_0 = a0.fma(b0, s0_0);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, xpad[x1 + xi]);
+      s1_0 = a1.fma(b0, s1_0);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, xpad[x2 + xi]);
+      s2_0 = a2.fma(b0, s2_0);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, xpad[x3 + xi]);
+      s3_0 = a3.fma(b0, s3_0);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, xpad[x4 + xi]);
+      s4_0 = a4.fma(b0, s4_0);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, xpad[x5 + xi]);
+      s5_0 = a5.fma(b0, s5_0);
+      FloatVector a6 = FloatVector.broadcast(SPECIES, xpad[x6 + xi]);
+      s6_0 = a6.fma(b0, s6_0);
+      FloatVector a7 = FloatVector.broadcast(SPECIES, xpad[x7 + xi]);
+      s7_0 = a7.fma(b0, s7_0);
+      FloatVector a8 = FloatVector.broadcast(SPECIES, xpad[x8 + xi]);
+      s8_0 = a8.fma(b0, s8_0);
+      FloatVector a9 = FloatVector.broadcast(SPECIES, xpad[x9 + xi]);
+      s9_0 = a9.fma(b0, s9_0);
+      FloatVector a10 = FloatVector.broadcast(SPECIES, xpad[x10 + xi]);
+      s10_0 = a10.fma(b0, s10_0);
+      FloatVector a11 = FloatVector.broadcast(SPECIES, xpad[x11 + xi]);
+      s11_0 = a11.fma(b0, s11_0);
+      FloatVector a12 = FloatVector.broadcast(SPECIES, xpad[x12 + xi]);
+      s12_0 = a12.fma(b0, s12_0);
+      FloatVector a13 = FloatVector.broadcast(SPECIES, xpad[x13 + xi]);
+      s13_0 = a13.fma(b0, s13_0);
+      FloatVector a14 = FloatVector.broadcast(SPECIES, xpad[x14 + xi]);
+      s14_0 = a14.fma(b0, s14_0);
+      FloatVector a15 = FloatVector.broadcast(SPECIES, xpad[x15 + xi]);
+      s15_0 = a15.fma(b0, s15_0);
+      FloatVector a16 = FloatVector.broadcast(SPECIES, xpad[x16 + xi]);
+      s16_0 = a16.fma(b0, s16_0);
+      FloatVector a17 = FloatVector.broadcast(SPECIES, xpad[x17 + xi]);
+      s17_0 = a17.fma(b0, s17_0);
+      FloatVector a18 = FloatVector.broadcast(SPECIES, xpad[x18 + xi]);
+      s18_0 = a18.fma(b0, s18_0);
+      FloatVector a19 = FloatVector.broadcast(SPECIES, xpad[x19 + xi]);
+      s19_0 = a19.fma(b0, s19_0);
+      FloatVector a20 = FloatVector.broadcast(SPECIES, xpad[x20 + xi]);
+      s20_0 = a20.fma(b0, s20_0);
+      FloatVector a21 = FloatVector.broadcast(SPECIES, xpad[x21 + xi]);
+      s21_0 = a21.fma(b0, s21_0);
+      FloatVector a22 = FloatVector.broadcast(SPECIES, xpad[x22 + xi]);
+      s22_0 = a22.fma(b0, s22_0);
+      FloatVector a23 = FloatVector.broadcast(SPECIES, xpad[x23 + xi]);
+      s23_0 = a23.fma(b0, s23_0);
+    }
+    // Taps past the last ran on a repeated offset; their sums go to the spare rows after K.
+    int w0 = k * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w0).add(s0_0).intoArray(dwT, w0);
+    int w1 = (k + 1 + (1 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w1).add(s1_0).intoArray(dwT, w1);
+    int w2 = (k + 2 + (2 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w2).add(s2_0).intoArray(dwT, w2);
+    int w3 = (k + 3 + (3 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w3).add(s3_0).intoArray(dwT, w3);
+    int w4 = (k + 4 + (4 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w4).add(s4_0).intoArray(dwT, w4);
+    int w5 = (k + 5 + (5 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w5).add(s5_0).intoArray(dwT, w5);
+    int w6 = (k + 6 + (6 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w6).add(s6_0).intoArray(dwT, w6);
+    int w7 = (k + 7 + (7 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w7).add(s7_0).intoArray(dwT, w7);
+    int w8 = (k + 8 + (8 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w8).add(s8_0).intoArray(dwT, w8);
+    int w9 = (k + 9 + (9 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w9).add(s9_0).intoArray(dwT, w9);
+    int w10 = (k + 10 + (10 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w10).add(s10_0).intoArray(dwT, w10);
+    int w11 = (k + 11 + (11 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w11).add(s11_0).intoArray(dwT, w11);
+    int w12 = (k + 12 + (12 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w12).add(s12_0).intoArray(dwT, w12);
+    int w13 = (k + 13 + (13 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w13).add(s13_0).intoArray(dwT, w13);
+    int w14 = (k + 14 + (14 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w14).add(s14_0).intoArray(dwT, w14);
+    int w15 = (k + 15 + (15 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w15).add(s15_0).intoArray(dwT, w15);
+    int w16 = (k + 16 + (16 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w16).add(s16_0).intoArray(dwT, w16);
+    int w17 = (k + 17 + (17 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w17).add(s17_0).intoArray(dwT, w17);
+    int w18 = (k + 18 + (18 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w18).add(s18_0).intoArray(dwT, w18);
+    int w19 = (k + 19 + (19 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w19).add(s19_0).intoArray(dwT, w19);
+    int w20 = (k + 20 + (20 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w20).add(s20_0).intoArray(dwT, w20);
+    int w21 = (k + 21 + (21 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w21).add(s21_0).intoArray(dwT, w21);
+    int w22 = (k + 22 + (22 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w22).add(s22_0).intoArray(dwT, w22);
+    int w23 = (k + 23 + (23 < taps ? 0 : taps)) * ocp + ob;
+    FloatVector.fromArray(SPECIES, dwT, w23).add(s23_0).intoArray(dwT, w23);
+  }
+
+  /**
    * dW[o][k] (+)= sum over {@code images} images and {@code columns} grid columns of dz[o][j] *
-   * xpad[image * imageFloats + offsets[k] + j]: 4 x 4 register blocks of lane-wise partial sums,
+   * xpad[image * imageFloats + offsets[k] + j], with the grid columns along the vector lanes: the
+   * weight gradient of layers with a single vector of output channels or few taps (see {@link
+   * #channelsInLanes}) and of the strided kernel. 4 x 4 register blocks of lane-wise partial sums,
    * lanes added in lane order at the end, so the result does not depend on JIT state. A last
    * block of fewer than four channels or taps repeats its last row or tap (computed and
    * dropped), so one kernel covers every shape; the scalar twin sums in double.
@@ -768,10 +1339,6 @@ public final class ImplicitGemmConv2d {
         }
       }
     }
-  }
-
-  private static void add(MemorySegment dw, long at, float value, boolean accumulate) {
-    dw.setAtIndex(F32, at, accumulate ? dw.getAtIndex(F32, at) + value : value);
   }
 
   /**
@@ -858,6 +1425,10 @@ public final class ImplicitGemmConv2d {
     }
   }
 
+  private static void add(MemorySegment dst, long at, float value, boolean accumulate) {
+    dst.setAtIndex(F32, at, accumulate ? dst.getAtIndex(F32, at) + value : value);
+  }
+
   static int roundUp(int x, int unit) {
     return (x + unit - 1) / unit * unit;
   }
@@ -871,13 +1442,22 @@ public final class ImplicitGemmConv2d {
     private static final ThreadLocal<Workspace> PER_THREAD = ThreadLocal.withInitial(Workspace::new);
 
     private float[] padded = new float[0];
-    private float[] dz = new float[0];
     private float[] dzPadded = new float[0];
     private float[] grid = new float[0];
-    /** The parked accumulators of one {@link #dot4x4} block. */
+    /** The weight gradient's operands and result: dz by position, positions, dW by tap, db sums. */
+    private float[] dzT = new float[0];
+    private int[] positions = new int[0];
+    private float[] dwT = new float[0];
+    private double[] biasSums = new double[0];
+    /** The parked accumulators of one {@link #dot4x4} block, and their sums. */
     private final float[] lanes = new float[DOT_BLOCK * DOT_BLOCK * V];
     private final float[] sums = new float[DOT_BLOCK * DOT_BLOCK];
-    /** The geometry whose layouts the zeros of the padded and dz buffers were laid for. */
+    /** One image's output gradient masked by the activation, before it is transposed. */
+    private float[] maskedImage = new float[0];
+    private MemorySegment maskedImageSegment = MemorySegment.ofArray(maskedImage);
+    /** One vector parked for {@link #transposeMasked}. */
+    private final float[] lane = new float[V];
+    /** The geometry whose layouts the zeros of the padded buffers were laid for. */
     private ConvGeometry layoutFor;
 
     static Workspace current() {
@@ -889,13 +1469,6 @@ public final class ImplicitGemmConv2d {
         padded = new float[Math.toIntExact(floats)];
       }
       return padded;
-    }
-
-    float[] dz(long floats) {
-      if (dz.length < floats) {
-        dz = new float[Math.toIntExact(floats)];
-      }
-      return dz;
     }
 
     float[] dzPadded(long floats) {
@@ -912,12 +1485,57 @@ public final class ImplicitGemmConv2d {
       return grid;
     }
 
+    float[] dzT(long floats) {
+      if (dzT.length < floats) {
+        dzT = new float[Math.toIntExact(floats)];
+      }
+      return dzT;
+    }
+
+    int[] positions(int count) {
+      if (positions.length < count) {
+        positions = new int[count];
+      }
+      return positions;
+    }
+
+    float[] dwT(long floats) {
+      if (dwT.length < floats) {
+        dwT = new float[Math.toIntExact(floats)];
+      }
+      return dwT;
+    }
+
+    float[] lane() {
+      return lane;
+    }
+
     float[] lanes() {
       return lanes;
     }
 
     float[] sums() {
       return sums;
+    }
+
+    /** A scratch image of {@code floats} floats, and the same floats as a segment. */
+    float[] maskedImage(int floats) {
+      if (maskedImage.length < floats) {
+        maskedImage = new float[floats];
+        maskedImageSegment = MemorySegment.ofArray(maskedImage);
+      }
+      return maskedImage;
+    }
+
+    MemorySegment maskedImageSegment() {
+      return maskedImageSegment;
+    }
+
+    double[] biasSums(int count) {
+      if (biasSums.length < count) {
+        biasSums = new double[count];
+      }
+      return biasSums;
     }
 
     /**
@@ -927,8 +1545,9 @@ public final class ImplicitGemmConv2d {
     void claim(ConvGeometry g) {
       if (!g.equals(layoutFor)) {
         Arrays.fill(padded, 0f);
-        Arrays.fill(dz, 0f);
         Arrays.fill(dzPadded, 0f);
+        // The grid-column weight gradient reads dz's extra grid columns as zeros.
+        Arrays.fill(dzT, 0f);
         layoutFor = g;
       }
     }

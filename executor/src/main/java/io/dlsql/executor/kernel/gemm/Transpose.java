@@ -5,18 +5,18 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * In-register transposes for {@link Packing}, on 16-float vectors: a transpose of R rows is
- * log2(R) rounds of zipping row {@code i} with row {@code i + R/2} (each zip is one two-source
- * permute), which beats moving the floats one at a time by a wide margin. Only used when the
- * preferred species has {@value #LANES} lanes; other machines take Packing's scalar loops.
+ * In-register transposes for {@link Packing} and implicit GEMM's weight gradient, on 16-float
+ * vectors: a transpose of R rows is log2(R) rounds of zipping row {@code i} with row {@code i +
+ * R/2} (each zip is one two-source permute), which beats moving the floats one at a time by a wide margin. Only used when the
+ * preferred species has {@value #LANES} lanes; other machines take the callers' scalar loops.
  */
-final class Transpose {
+public final class Transpose {
   private Transpose() {}
 
   /** The lane count these transposes are written for. */
-  static final int LANES = 16;
+  public static final int LANES = 16;
   /** Whether the machine's preferred species is that wide. */
-  static final boolean AVAILABLE = MicroKernel.V == LANES;
+  public static final boolean AVAILABLE = MicroKernel.V == LANES;
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_512;
   /** Lanes 0..7 of a interleaved with lanes 0..7 of b (indices 16.. select from b). */
   private static final FloatVector ZIP_LOW = indices(0);
@@ -87,7 +87,8 @@ final class Transpose {
    * 16) rows (at {@code offset + r * rowBytes}) and writes column {@code q} as 16
    * contiguous floats at {@code d + q * dstStride}; missing rows come out as zeros.
    */
-  static void rows16x16(MemorySegment src, long offset, long rowBytes, int live, float[] dst, int d, int dstStride) {
+  public static void rows16x16(
+      MemorySegment src, long offset, long rowBytes, int live, float[] dst, int d, int dstStride) {
     FloatVector x0 = FloatVector.fromMemorySegment(SPECIES, src, offset, TileStore.ORDER);
     FloatVector x1 = live > 1 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 1 * rowBytes, TileStore.ORDER) : ZERO;
     FloatVector x2 = live > 2 ? FloatVector.fromMemorySegment(SPECIES, src, offset + 2 * rowBytes, TileStore.ORDER) : ZERO;
