@@ -36,7 +36,7 @@ import java.util.Map;
  * conversion_margin} times its estimate ({@link PlannerSettings#conversionMargin()}), so a layout
  * change is taken only when what it gains exceeds its conversions' demonstrated estimate error
  * (inside a network a conversion also takes a buffer of its own and reads a tensor another kernel
- * just wrote; measured 1.6 to 2.6 times its record at two threads). The plan's reported cost
+ * just wrote; layers that convert measured up to 2.6 times their estimate at two threads). The plan's reported cost
  * stays the unweighted estimate ({@code CostModel}); the margin decides, it does not price.
  */
 public final class LayoutAlgorithmSearch implements PlanPass {
