@@ -70,6 +70,11 @@ class ConvAlgorithmTest {
     out.add(new Reference64.Conv(12, 8, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(3, 4, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(12, 2, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    // Implicit GEMM's forward and input gradient with output channels in the lanes (stacked small
+    // maps, 64 channels): both, with a short last stack and a ragged last position tile (3 x 5 x 5);
+    // only the input gradient (16 output channels, 6 x 7); the forward above (20 x 8 x 7 x 7).
+    out.add(new Reference64.Conv(3, 64, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(5, 64, 6, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     return out;
   }
 

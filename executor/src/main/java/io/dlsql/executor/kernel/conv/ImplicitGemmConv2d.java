@@ -74,6 +74,10 @@ public final class ImplicitGemmConv2d {
    * layer's 25) it outweighs the gain (convnet conv1: 31 GFLOP/s against 41).
    */
   static final int CHANNELS_IN_LANES_MIN_TAPS = 64;
+  /** Output positions per register tile of {@link #gemmByChannels} (by 4 channel vectors: 24 accumulators). */
+  private static final int POSITIONS_BY_CHANNELS = 6;
+  /** Output channel vectors per register tile of {@link #gemmByChannels}. */
+  private static final int VECTORS_BY_CHANNELS = 4;
   /** Output channels and taps per grid-column weight-gradient register block (16 accumulators). */
   private static final int DOT_BLOCK = 4;
   /**
@@ -211,6 +215,21 @@ public final class ImplicitGemmConv2d {
     return roundUp(outChannels, MR);
   }
 
+  /**
+   * Whether the forward GEMM of {@code g} runs with output channels along the lanes ({@link
+   * #gemmByChannels}): stride 1, output channels a whole number of 4-vector tiles, and maps small
+   * enough to be stacked, where the grid's extra columns and rows are a fifth or more of it
+   * (7 x 7: 512 grid columns for 392 outputs) and only real output positions are worth computing.
+   */
+  static boolean forwardByChannels(ConvGeometry g) {
+    return supports(g) && g.outChannels() % (VECTORS_BY_CHANNELS * V) == 0 && stack(g) > 1;
+  }
+
+  /** Whether the input gradient of {@code g} (the forward of {@link #transposed}) runs by channels. */
+  static boolean inputGradientByChannels(ConvGeometry g) {
+    return supports(g) && g.inChannels() % (VECTORS_BY_CHANNELS * V) == 0 && stack(g) > 1;
+  }
+
   /** Floats {@link #packWeights} writes for {@code g}. */
   public static int packedWeightsSize(ConvGeometry g) {
     return paddedRows(g.outChannels()) * g.colRows();
@@ -222,11 +241,21 @@ public final class ImplicitGemmConv2d {
   }
 
   /**
-   * Packs w (OC, R) into slivers of {@value #MR} output channels: sliver s holds, for each tap r,
-   * the weights of channels {@code 8s .. 8s+7} (zeros past OC), so the tile reads them in order.
+   * Packs w (OC, R) for the forward GEMM: into slivers of {@value #MR} output channels (sliver s
+   * holds, for each tap r, the weights of channels {@code 8s .. 8s+7}, zeros past OC, so the tile
+   * reads them in order), or tap-major ({@code dst[k * OC + o]}) when {@link #forwardByChannels}.
    */
   public static void packWeights(ConvGeometry g, MemorySegment w, float[] dst) {
     int r = g.colRows();
+    if (forwardByChannels(g)) {
+      int oc = g.outChannels();
+      for (int o = 0; o < oc; o++) {
+        for (int k = 0; k < r; k++) {
+          dst[k * oc + o] = w.getAtIndex(F32, (long) o * r + k);
+        }
+      }
+      return;
+    }
     int rows = paddedRows(g.outChannels());
     for (int s = 0; s < rows; s += MR) {
       for (int k = 0; k < r; k++) {
@@ -240,24 +269,36 @@ public final class ImplicitGemmConv2d {
 
   /**
    * Packs the weights of {@link #transposed}{@code (g)} as {@link #packWeights} would:
-   * {@code W'[c][oc][kh][kw] = W[oc][c][KH-1-kh][KW-1-kw]}.
+   * {@code W'[c][oc][kh][kw] = W[oc][c][KH-1-kh][KW-1-kw]} (tap-major when {@link
+   * #inputGradientByChannels}).
    */
   public static void packTransposedWeights(ConvGeometry g, MemorySegment w, float[] dst) {
     int kh = g.kernelH();
     int kw = g.kernelW();
     int taps = kh * kw;
     int oc = g.outChannels();
+    int c = g.inChannels();
     int r = oc * taps;
-    int rows = paddedRows(g.inChannels());
+    if (inputGradientByChannels(g)) {
+      for (int o = 0; o < oc; o++) {
+        for (int t = 0; t < taps; t++) {
+          int k = o * taps + t;
+          for (int i = 0; i < c; i++) {
+            dst[k * c + i] = w.getAtIndex(F32, ((long) o * c + i) * taps + taps - 1 - t);
+          }
+        }
+      }
+      return;
+    }
+    int rows = paddedRows(c);
     for (int s = 0; s < rows; s += MR) {
       for (int o = 0; o < oc; o++) {
         for (int t = 0; t < taps; t++) {
           int flipped = taps - 1 - t;
           int k = o * taps + t;
           for (int i = 0; i < MR; i++) {
-            int c = s + i;
-            dst[s * r + k * MR + i] = c < g.inChannels()
-                ? w.getAtIndex(F32, ((long) o * g.inChannels() + c) * taps + flipped) : 0f;
+            int ci = s + i;
+            dst[s * r + k * MR + i] = ci < c ? w.getAtIndex(F32, ((long) o * c + ci) * taps + flipped) : 0f;
           }
         }
       }
@@ -305,8 +346,9 @@ public final class ImplicitGemmConv2d {
     long dzPadded = t.imageFloats(g.outChannels());
     long grid = Math.max((long) paddedRows(g.outChannels()) * p.paddedColumns(),
         (long) paddedRows(g.inChannels()) * t.paddedColumns());
-    // The position table holds ints, as many bytes as floats.
-    return padded + dzT + positions + dwT + dzPadded + grid;
+    // The position tables hold ints, as many bytes as floats.
+    long columns = (long) stack * Math.max(single.outHeight() * single.outWidth(), single.inHeight() * single.inWidth());
+    return padded + dzT + positions + columns + dwT + dzPadded + grid;
   }
 
   /**
@@ -360,6 +402,8 @@ public final class ImplicitGemmConv2d {
     Workspace ws = Workspace.current();
     float[] xpad = ws.padded(p.imageFloats(g.inChannels()));
     float[] grid = ws.grid((long) paddedRows(g.outChannels()) * p.paddedColumns());
+    boolean byChannels = forwardByChannels(single);
+    int[] columns = ws.gridColumns(stack * single.outHeight() * single.outWidth());
     ws.claim(g);
     for (int first = 0; first < count; first += stack) {
       // A short last stack leaves earlier images in the other slots; their rows are dropped.
@@ -374,7 +418,12 @@ public final class ImplicitGemmConv2d {
               xpad, i * rowStep);
         }
       }
-      gemm(paddedRows(g.outChannels()), g.colRows(), p, packed, xpad, 0, grid);
+      if (byChannels) {
+        int n = outputColumns(images, single.outHeight(), single.outWidth(), rowStep, p.rowStride(), columns);
+        gemmByChannels(g.outChannels(), g.colRows(), p, packed, xpad, columns, n, grid, ws.lanes());
+      } else {
+        gemm(paddedRows(g.outChannels()), g.colRows(), p, packed, xpad, 0, grid);
+      }
       for (int i = 0; i < images; i++) {
         long at = yOff + (first + i) * single.outputSize();
         if (io == null || io.multipliers() == null) {
@@ -425,6 +474,8 @@ public final class ImplicitGemmConv2d {
     float[] dzPadded = ws.dzPadded(pt.imageFloats(oc));
     float[] grid = ws.grid(Math.max((long) paddedRows(oc) * p.paddedColumns(),
         (long) paddedRows(c) * pt.paddedColumns()));
+    boolean dxByChannels = inputGradientByChannels(single);
+    int[] dxColumns = ws.gridColumns(stack * single.inHeight() * single.inWidth());
     ws.claim(g);
     Arrays.fill(dwT, 0, transposedGradientRows(g) * ocp, 0f);
     Arrays.fill(dbSums, 0, oc, 0);
@@ -465,7 +516,13 @@ public final class ImplicitGemmConv2d {
           }
         }
         if (dx != null) {
-          gemm(paddedRows(c), t.colRows(), pt, packedTransposed, dzPadded, 0, grid);
+          if (dxByChannels) {
+            int n = outputColumns(images, single.inHeight(), single.inWidth(), transposedRowStep, pt.rowStride(),
+                dxColumns);
+            gemmByChannels(c, t.colRows(), pt, packedTransposed, dzPadded, dxColumns, n, grid, ws.lanes());
+          } else {
+            gemm(paddedRows(c), t.colRows(), pt, packedTransposed, dzPadded, 0, grid);
+          }
           for (int i = 0; i < images; i++) {
             store(c, single.inHeight(), g.inWidth(), pt, grid, i * transposedRowStep, null,
                 FusedActivation.IDENTITY, dx, dxOff + (firstImage + i) * single.inputSize());
@@ -774,6 +831,126 @@ public final class ImplicitGemmConv2d {
       out[i] = y.getAtIndex(F32, yOff + i) > 0f ? dy.getAtIndex(F32, dyOff + i) : 0f;
     }
   }
+
+  /**
+   * Fills {@code columns} with the grid columns of the real output positions of {@code images}
+   * stacked images ({@code i * rowStep + oh * rowStride + ow}) and returns how many.
+   */
+  private static int outputColumns(int images, int oh, int ow, int rowStep, int rowStride, int[] columns) {
+    int n = 0;
+    for (int i = 0; i < images; i++) {
+      for (int r = 0; r < oh; r++) {
+        for (int j = 0; j < ow; j++) {
+          columns[n++] = i * rowStep + r * rowStride + j;
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The grid's columns {@code columns[0 .. n-1]} of rows {@code 0 .. oc-1} = packed (tap-major, r
+   * x oc) times B, B row k = {@code xpad[offsets[k] + j]}: output channels along the lanes, tiles
+   * of {@value #POSITIONS_BY_CHANNELS} positions by {@value #VECTORS_BY_CHANNELS} channel vectors,
+   * so only real output positions are computed (the grid's extra columns and rows are not written
+   * and {@link #store} drops them). A last tile of fewer positions repeats its last one. The
+   * scalar twin sums each element in double.
+   */
+  private static void gemmByChannels(
+      int oc, int r, Padded p, float[] packed, float[] xpad, int[] columns, int n, float[] grid, float[] lanes) {
+    int ld = p.paddedColumns();
+    int[] offsets = p.offsets();
+    if (!KernelSwitch.vector()) {
+      for (int q = 0; q < n; q++) {
+        int j = columns[q];
+        for (int o = 0; o < oc; o++) {
+          double sum = 0;
+          for (int k = 0; k < r; k++) {
+            sum += (double) packed[k * oc + o] * xpad[offsets[k] + j];
+          }
+          grid[o * ld + j] = (float) sum;
+        }
+      }
+      return;
+    }
+    for (int q = 0; q < n; q += POSITIONS_BY_CHANNELS) {
+      int last = Math.min(n, q + POSITIONS_BY_CHANNELS) - 1;
+      int j0 = columns[q];
+      int j1 = columns[Math.min(q + 1, last)];
+      int j2 = columns[Math.min(q + 2, last)];
+      int j3 = columns[Math.min(q + 3, last)];
+      int j4 = columns[Math.min(q + 4, last)];
+      int j5 = columns[Math.min(q + 5, last)];
+      for (int ob = 0; ob < oc; ob += VECTORS_BY_CHANNELS * V) {
+        tileByChannels(r, offsets, packed, oc, ob, xpad, j0, j1, j2, j3, j4, j5, oc, grid, ld, lanes);
+      }
+    }
+  }
+
+  /**
+   * One 6-position by 4-vector tile of {@link #gemmByChannels}: for k over the r taps, 4 vectors of
+   * packed weights times 6 broadcast input values; written into the grid's columns {@code j0..j5}
+   * (a repeated column is written twice with the same sums), rows {@code ob ..} below {@code oc}.
+   */
+  private static void tileByChannels(
+      int r, int[] offsets, float[] packed, int ocp, int ob, float[] xpad, int j0, int j1, int j2, int j3, int j4,
+      int j5, int oc, float[] grid, int ld, float[] lanes) {
+    FloatVector c0_0 = FloatVector.zero(SPECIES); FloatVector c0_1 = FloatVector.zero(SPECIES);
+    FloatVector c0_2 = FloatVector.zero(SPECIES); FloatVector c0_3 = FloatVector.zero(SPECIES);
+    FloatVector c1_0 = FloatVector.zero(SPECIES); FloatVector c1_1 = FloatVector.zero(SPECIES);
+    FloatVector c1_2 = FloatVector.zero(SPECIES); FloatVector c1_3 = FloatVector.zero(SPECIES);
+    FloatVector c2_0 = FloatVector.zero(SPECIES); FloatVector c2_1 = FloatVector.zero(SPECIES);
+    FloatVector c2_2 = FloatVector.zero(SPECIES); FloatVector c2_3 = FloatVector.zero(SPECIES);
+    FloatVector c3_0 = FloatVector.zero(SPECIES); FloatVector c3_1 = FloatVector.zero(SPECIES);
+    FloatVector c3_2 = FloatVector.zero(SPECIES); FloatVector c3_3 = FloatVector.zero(SPECIES);
+    FloatVector c4_0 = FloatVector.zero(SPECIES); FloatVector c4_1 = FloatVector.zero(SPECIES);
+    FloatVector c4_2 = FloatVector.zero(SPECIES); FloatVector c4_3 = FloatVector.zero(SPECIES);
+    FloatVector c5_0 = FloatVector.zero(SPECIES); FloatVector c5_1 = FloatVector.zero(SPECIES);
+    FloatVector c5_2 = FloatVector.zero(SPECIES); FloatVector c5_3 = FloatVector.zero(SPECIES);
+    for (int k = 0, w = ob; k < r; k++, w += ocp) {
+      int o = offsets[k];
+      FloatVector b0 = FloatVector.fromArray(SPECIES, packed, w);
+      FloatVector b1 = FloatVector.fromArray(SPECIES, packed, w + 1 * V);
+      FloatVector b2 = FloatVector.fromArray(SPECIES, packed, w + 2 * V);
+      FloatVector b3 = FloatVector.fromArray(SPECIES, packed, w + 3 * V);
+      FloatVector a0 = FloatVector.broadcast(SPECIES, xpad[o + j0]);
+      c0_0 = a0.fma(b0, c0_0); c0_1 = a0.fma(b1, c0_1); c0_2 = a0.fma(b2, c0_2); c0_3 = a0.fma(b3, c0_3);
+      FloatVector a1 = FloatVector.broadcast(SPECIES, xpad[o + j1]);
+      c1_0 = a1.fma(b0, c1_0); c1_1 = a1.fma(b1, c1_1); c1_2 = a1.fma(b2, c1_2); c1_3 = a1.fma(b3, c1_3);
+      FloatVector a2 = FloatVector.broadcast(SPECIES, xpad[o + j2]);
+      c2_0 = a2.fma(b0, c2_0); c2_1 = a2.fma(b1, c2_1); c2_2 = a2.fma(b2, c2_2); c2_3 = a2.fma(b3, c2_3);
+      FloatVector a3 = FloatVector.broadcast(SPECIES, xpad[o + j3]);
+      c3_0 = a3.fma(b0, c3_0); c3_1 = a3.fma(b1, c3_1); c3_2 = a3.fma(b2, c3_2); c3_3 = a3.fma(b3, c3_3);
+      FloatVector a4 = FloatVector.broadcast(SPECIES, xpad[o + j4]);
+      c4_0 = a4.fma(b0, c4_0); c4_1 = a4.fma(b1, c4_1); c4_2 = a4.fma(b2, c4_2); c4_3 = a4.fma(b3, c4_3);
+      FloatVector a5 = FloatVector.broadcast(SPECIES, xpad[o + j5]);
+      c5_0 = a5.fma(b0, c5_0); c5_1 = a5.fma(b1, c5_1); c5_2 = a5.fma(b2, c5_2); c5_3 = a5.fma(b3, c5_3);
+    }
+    // Parked and scattered down the grid's columns from the array: no vector leaves this method.
+    c0_0.intoArray(lanes, 0); c0_1.intoArray(lanes, 1 * V);
+    c0_2.intoArray(lanes, 2 * V); c0_3.intoArray(lanes, 3 * V);
+    c1_0.intoArray(lanes, 4 * V); c1_1.intoArray(lanes, 5 * V);
+    c1_2.intoArray(lanes, 6 * V); c1_3.intoArray(lanes, 7 * V);
+    c2_0.intoArray(lanes, 8 * V); c2_1.intoArray(lanes, 9 * V);
+    c2_2.intoArray(lanes, 10 * V); c2_3.intoArray(lanes, 11 * V);
+    c3_0.intoArray(lanes, 12 * V); c3_1.intoArray(lanes, 13 * V);
+    c3_2.intoArray(lanes, 14 * V); c3_3.intoArray(lanes, 15 * V);
+    c4_0.intoArray(lanes, 16 * V); c4_1.intoArray(lanes, 17 * V);
+    c4_2.intoArray(lanes, 18 * V); c4_3.intoArray(lanes, 19 * V);
+    c5_0.intoArray(lanes, 20 * V); c5_1.intoArray(lanes, 21 * V);
+    c5_2.intoArray(lanes, 22 * V); c5_3.intoArray(lanes, 23 * V);
+    int rows = Math.min(4 * V, oc - ob);
+    for (int row = 0; row < rows; row++) {
+      int to = (ob + row) * ld;
+      grid[to + j0] = lanes[0 * 4 * V + row];
+      grid[to + j1] = lanes[1 * 4 * V + row];
+      grid[to + j2] = lanes[2 * 4 * V + row];
+      grid[to + j3] = lanes[3 * 4 * V + row];
+      grid[to + j4] = lanes[4 * 4 * V + row];
+      grid[to + j5] = lanes[5 * 4 * V + row];
+    }
+  }
+
 
   /**
    * grid (rows x paddedColumns) = packed (rows x r, in slivers) * B, B row k = {@code
@@ -1447,10 +1624,13 @@ public final class ImplicitGemmConv2d {
     /** The weight gradient's operands and result: dz by position, positions, dW by tap, db sums. */
     private float[] dzT = new float[0];
     private int[] positions = new int[0];
+    /** Grid columns of real output positions ({@link #gemmByChannels}). */
+    private int[] gridColumns = new int[0];
     private float[] dwT = new float[0];
     private double[] biasSums = new double[0];
-    /** The parked accumulators of one {@link #dot4x4} block, and their sums. */
-    private final float[] lanes = new float[DOT_BLOCK * DOT_BLOCK * V];
+    /** The parked accumulators of one {@link #dot4x4} block or {@link #tileByChannels} tile, and dot4x4's sums. */
+    private final float[] lanes =
+        new float[Math.max(DOT_BLOCK * DOT_BLOCK, POSITIONS_BY_CHANNELS * VECTORS_BY_CHANNELS) * V];
     private final float[] sums = new float[DOT_BLOCK * DOT_BLOCK];
     /** One image's output gradient masked by the activation, before it is transposed. */
     private float[] maskedImage = new float[0];
@@ -1497,6 +1677,13 @@ public final class ImplicitGemmConv2d {
         positions = new int[count];
       }
       return positions;
+    }
+
+    int[] gridColumns(int count) {
+      if (gridColumns.length < count) {
+        gridColumns = new int[count];
+      }
+      return gridColumns;
     }
 
     float[] dwT(long floats) {
