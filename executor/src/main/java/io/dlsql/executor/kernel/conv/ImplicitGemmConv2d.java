@@ -347,7 +347,8 @@ public final class ImplicitGemmConv2d {
     long grid = Math.max((long) paddedRows(g.outChannels()) * p.paddedColumns(),
         (long) paddedRows(g.inChannels()) * t.paddedColumns());
     // The position tables hold ints, as many bytes as floats.
-    long columns = (long) stack * Math.max(single.outHeight() * single.outWidth(), single.inHeight() * single.inWidth());
+    long columns = (long) stack
+        * Math.max(single.outHeight() * single.outWidth(), single.inHeight() * single.inWidth());
     return padded + dzT + positions + columns + dwT + dzPadded + grid;
   }
 
