@@ -75,6 +75,10 @@ class ConvAlgorithmTest {
     // only the input gradient (16 output channels, 6 x 7); the forward above (20 x 8 x 7 x 7).
     out.add(new Reference64.Conv(3, 64, 5, 5, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(5, 64, 6, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+    // Strided implicit GEMM on larger maps (one image per stack, odd width; an even kernel with
+    // more padding at the bottom and right, odd height).
+    out.add(new Reference64.Conv(2, 2, 64, 62, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(1, 2, 65, 66, 3, 4, 4, 2, 2, 1, 1, 2, 2, 1, 1, 1));
     return out;
   }
 
