@@ -556,6 +556,11 @@ public final class StridedImplicitGemmConv2d {
       return grid1 = grow(grid1, floats);
     }
 
+    /** Floats this thread's buffers hold now (what {@link #workspaceSize} promises at most). */
+    long floats() {
+      return (long) split.length + dz.length + dzPadded.length + grid0.length + grid1.length;
+    }
+
     /** Clears the zero-bordered buffers when they were last laid out for another geometry. */
     void claim(ConvGeometry g) {
       if (!g.equals(layoutFor)) {
