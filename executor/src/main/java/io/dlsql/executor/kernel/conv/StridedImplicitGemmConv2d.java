@@ -54,7 +54,7 @@ public final class StridedImplicitGemmConv2d {
   static final int MAX_STACK = 32;
   /** Weight-gradient dot products run over this many grid columns at least (lane sums amortised)... */
   static final int TARGET_GROUP_COLUMNS = 4096;
-  /** ...unless a group's phase planes would exceed this many floats (half the L2 of a core). */
+  /** ...unless a group's phase planes and dz would exceed this many floats (half the L2 of a core). */
   static final int MAX_GROUP_FLOATS = 128 * 1024;
 
   /** Lane j of the result takes lane 2j (EVEN) or 2j+1 (ODD) of two vectors read as one table. */
@@ -166,7 +166,7 @@ public final class StridedImplicitGemmConv2d {
   static int groupUnits(ConvGeometry g, Layout l) {
     int dzColumns = ImplicitGemmConv2d.roundUp(l.forward().gridColumns(), V);
     int byColumns = Math.ceilDiv(TARGET_GROUP_COLUMNS, dzColumns);
-    int byMemory = Math.max(1, MAX_GROUP_FLOATS / l.unitFloats());
+    int byMemory = Math.max(1, MAX_GROUP_FLOATS / (l.unitFloats() + g.outChannels() * dzColumns));
     return Math.max(1, Math.min(byColumns, byMemory));
   }
 
@@ -237,13 +237,18 @@ public final class StridedImplicitGemmConv2d {
     int group = groupUnits(g, l);
     long split = (long) group * l.unitFloats();
     long dz = (long) g.outChannels() * group * ImplicitGemmConv2d.roundUp(l.forward().gridColumns(), V);
-    return split + dz + l.dzFloats() + 2 * gridFloats(g, l);
+    return split + dz + l.dzFloats() + gridFloats(g, l) + phaseGridFloats(g, l);
   }
 
-  /** Floats of one grid buffer: the forward's, or one phase of the input gradient's. */
+  /** Floats of the first grid buffer: the forward's, or one phase of the input gradient's. */
   private static long gridFloats(ConvGeometry g, Layout l) {
     return Math.max((long) ImplicitGemmConv2d.paddedRows(g.outChannels()) * l.forward().paddedColumns(),
-        (long) ImplicitGemmConv2d.paddedRows(g.inChannels()) * l.phaseGrids()[0].paddedColumns()) + 2 * V;
+        phaseGridFloats(g, l));
+  }
+
+  /** Floats of the second grid buffer, one phase of the input gradient (the interleave reads a vector past a row). */
+  private static long phaseGridFloats(ConvGeometry g, Layout l) {
+    return (long) ImplicitGemmConv2d.paddedRows(g.inChannels()) * l.phaseGrids()[0].paddedColumns() + 2 * V;
   }
 
   /**
@@ -319,7 +324,7 @@ public final class StridedImplicitGemmConv2d {
     float[] dz = ws.dz((long) oc * ldz);
     float[] dzPadded = ws.dzPadded(l.dzFloats());
     float[] grid0 = ws.grid0(gridFloats(g, l));
-    float[] grid1 = ws.grid1(gridFloats(g, l));
+    float[] grid1 = ws.grid1(phaseGridFloats(g, l));
     float[] lanes = ImplicitGemmConv2d.Workspace.current().lanes();
     ws.claim(g);
     int imageRows = l.rows() * l.rowStride();
