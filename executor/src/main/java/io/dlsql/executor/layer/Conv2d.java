@@ -177,7 +177,7 @@ public final class Conv2d extends Layer {
         long copies = split + 2L * batch * geometry.outputSize();
         yield new ConvCost(forward, backward, Float.BYTES * (io + split), Float.BYTES * (2 * io + copies),
             Float.BYTES * StridedImplicitGemmConv2d.workspaceSize(geometry),
-            Float.BYTES * ((long) ImplicitGemmConv2d.packedWeightsSize(geometry)
+            Float.BYTES * ((long) StridedImplicitGemmConv2d.packedWeightsSize(geometry)
                 + StridedImplicitGemmConv2d.packedTransposedWeightsSize(geometry)));
       }
       case SPATIAL_PACK -> throw new IllegalStateException("spatial pack is costed in NCHWc");
@@ -631,12 +631,22 @@ public final class Conv2d extends Layer {
     return winogradWeights.segment();
   }
 
-  /** The current weights {@code w} packed for implicit GEMM, on every call (cheap next to the convolution). */
+  /**
+   * The current weights {@code w} packed for implicit GEMM (stride 1 or strided), on every call
+   * (cheap next to the convolution).
+   */
   private float[] packedWeights(MemorySegment w) {
-    if (implicitWeights == null) {
-      implicitWeights = new float[ImplicitGemmConv2d.packedWeightsSize(geometry)];
+    boolean strided = algorithm == Algorithm.STRIDED_IMPLICIT_GEMM;
+    int size = strided ? StridedImplicitGemmConv2d.packedWeightsSize(geometry)
+        : ImplicitGemmConv2d.packedWeightsSize(geometry);
+    if (implicitWeights == null || implicitWeights.length != size) {
+      implicitWeights = new float[size];
     }
-    ImplicitGemmConv2d.packWeights(geometry, w, implicitWeights);
+    if (strided) {
+      StridedImplicitGemmConv2d.packWeights(geometry, w, implicitWeights);
+    } else {
+      ImplicitGemmConv2d.packWeights(geometry, w, implicitWeights);
+    }
     return implicitWeights;
   }
 

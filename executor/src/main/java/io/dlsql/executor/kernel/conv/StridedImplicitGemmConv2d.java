@@ -175,6 +175,30 @@ public final class StridedImplicitGemmConv2d {
     return ImplicitGemmConv2d.paddedRows(g.inChannels()) * g.outChannels() * l.phaseTaps()[p];
   }
 
+  /** Floats {@link #packWeights} writes for {@code g}. */
+  public static int packedWeightsSize(ConvGeometry g) {
+    return ImplicitGemmConv2d.paddedRows(g.outChannels()) * g.colRows();
+  }
+
+  /**
+   * Packs w (OC, C*KH*KW) into the forward's slivers of {@link ImplicitGemmConv2d#MR} output
+   * channels: sliver s holds, for each tap k, the weights of channels {@code s .. s+MR-1} (zeros
+   * past OC), the order the register tile reads them in.
+   */
+  public static void packWeights(ConvGeometry g, MemorySegment w, float[] dst) {
+    int mr = ImplicitGemmConv2d.MR;
+    int r = g.colRows();
+    int rows = ImplicitGemmConv2d.paddedRows(g.outChannels());
+    for (int s = 0; s < rows; s += mr) {
+      for (int k = 0; k < r; k++) {
+        for (int i = 0; i < mr; i++) {
+          int oc = s + i;
+          dst[s * r + k * mr + i] = oc < g.outChannels() ? w.getAtIndex(F32, (long) oc * r + k) : 0f;
+        }
+      }
+    }
+  }
+
   /** Floats {@link #packTransposedWeights} writes for {@code g}, all phases together. */
   public static long packedTransposedWeightsSize(ConvGeometry g) {
     Layout l = Layout.of(g);
@@ -278,7 +302,7 @@ public final class StridedImplicitGemmConv2d {
     return (long) g.inChannels() * l.channelFloats() / l.stack();
   }
 
-  // y (count, OC, OH, OW) = act(conv(x (count, C, H, W), w) + b); packed from ImplicitGemmConv2d.packWeights.
+  // y (count, OC, OH, OW) = act(conv(x (count, C, H, W), w) + b); packed from packWeights.
   public static void forward(
       ConvGeometry g, int count, MemorySegment x, long xOff, float[] packed, MemorySegment b,
       FusedActivation act, MemorySegment y, long yOff) {

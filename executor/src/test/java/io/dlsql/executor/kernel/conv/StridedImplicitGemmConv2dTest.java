@@ -39,8 +39,8 @@ class StridedImplicitGemmConv2dTest {
             Tensor dx = Tensor.zeros(batch, g.inChannels(), g.inHeight(), g.inWidth());
             Tensor w = Tensor.zeros(g.outChannels(), g.inChannels(), g.kernelH(), g.kernelW());
             Tensor dw = Tensor.zeros(g.outChannels(), g.inChannels(), g.kernelH(), g.kernelW())) {
-          float[] packed = new float[ImplicitGemmConv2d.packedWeightsSize(g)];
-          ImplicitGemmConv2d.packWeights(g, w.segment(), packed);
+          float[] packed = new float[StridedImplicitGemmConv2d.packedWeightsSize(g)];
+          StridedImplicitGemmConv2d.packWeights(g, w.segment(), packed);
           float[][] phases = new float[StridedImplicitGemmConv2d.phases(g)][];
           StridedImplicitGemmConv2d.packTransposedWeights(g, w.segment(), phases);
           StridedImplicitGemmConv2d.forward(g, batch, x.segment(), 0, packed, null, FusedActivation.RELU,
