@@ -49,8 +49,8 @@ import java.util.function.LongSupplier;
  * measurement holds no conversion; conversions are records of their own, one per image shape and
  * ordered pair of layouts. Shapes that occur several times are measured once. Each measurement is
  * the median of {@link Settings#runs} runs after a warm-up long enough for the JIT to compile
- * the kernel, each run on operands evicted from the caches ({@link CacheFlush}), as inside a
- * network.
+ * the kernel, each run on operands evicted from the caches but for the one the node before just
+ * wrote ({@link CacheFlush}), as inside a network.
  *
  * <p>Candidates the roofline puts more than {@link Settings#skipFactor} times behind the node's
  * best candidate are not timed (the planner keeps pricing them by the roofline, which already
@@ -76,6 +76,12 @@ public final class Analyzer {
    * look steady while still interpreted (conv1 of the convnet measured 14x its later time).
    */
   static final long JIT_WINDOW_NANOS = 20_000_000_000L;
+  /**
+   * Kernels faster than this per run are measured again at the end as well (cheap): within the
+   * warm-up's {@link #MAX_WARMUP_RUNS} runs such a kernel can look steady before C2 has compiled
+   * it (training dropout of the convnet recorded 6x its time in the network).
+   */
+  static final long REMEASURE_BELOW_NANOS = 5_000_000L;
   /** Seed of the random weights and inputs: the values do not change the time, only NaNs would. */
   static final long SEED = 42;
 
@@ -201,8 +207,11 @@ public final class Analyzer {
             continue;
           }
           String bwdKey = TuningRecords.key(node, impl, Direction.BACKWARD, t);
+          double[] took = new double[2];
           Runnable measurement = () -> {
             double[] nanos = measure(node, impl, batch, mode, settings, cold);
+            took[0] = nanos[0];
+            took[1] = nanos[1];
             keepFaster(out, fwdKey, nanos[0] / batch, batch);
             if (mode == Mode.TRAIN) {
               keepFaster(out, bwdKey, nanos[1] / batch, batch);
@@ -210,13 +219,14 @@ public final class Analyzer {
           };
           measurement.run();
           kernels++;
-          if (System.nanoTime() - started < JIT_WINDOW_NANOS) {
+          if (System.nanoTime() - started < JIT_WINDOW_NANOS || took[0] + took[1] < REMEASURE_BELOW_NANOS) {
             early.add(measurement);
           }
         }
         conversions += measureConversions(node, candidates, settings, out, cold);
       }
-      // The JIT was still compiling while the first kernels ran: measure them again, keep the faster.
+      // The JIT was still compiling while the first kernels ran, and may not have compiled the
+      // quickest ones within their warm-up: measure them again, keep the faster.
       early.forEach(Runnable::run);
     } finally {
       Parallel.setThreads(before);
@@ -286,10 +296,22 @@ public final class Analyzer {
     try {
       Tensor src = random(batched(batch, shape), from.executorLayout(), owned, 0);
       Tensor dst = track(Tensor.zeros(to.executorLayout(), batched(batch, shape)), owned);
-      return timed(settings, cold, () -> LayoutConversion.convert(src, dst), () -> {})[0];
+      // The source is what the layer before wrote just now.
+      return timed(settings, () -> cold.evictAllBut(src.segment()), () -> LayoutConversion.convert(src, dst),
+          () -> {}, () -> {})[0];
     } finally {
       owned.forEach(Tensor::close);
     }
+  }
+
+  /**
+   * The input slot holding what the node before {@code node} in the network's order wrote (node
+   * {@code i} writes tensor {@code i + 1}), else the first: a residual add's fresh operand is the
+   * branch just computed, not the block input from several layers back.
+   */
+  private static int freshInput(LogicalNode node) {
+    int slot = node.inputs().indexOf(node.index());
+    return Math.max(0, slot);
   }
 
   /** The thread count the time provider looks measurements up under. */
@@ -328,7 +350,11 @@ public final class Analyzer {
       Layout outLayout = impl.outputLayoutFor(node.outputShape()).executorLayout();
       Tensor output = track(Tensor.zeros(outLayout, batched(batch, node.outputShape())), owned);
       Tensor gradOutput = training ? random(batched(batch, node.outputShape()), outLayout, owned, inputs.length) : null;
-      return timed(settings, cold, () -> layer.forward(inputs, output, training),
+      // Inside a network the input the node before wrote is still in cache, and in backward the
+      // output gradient its reader wrote; weights, other inputs and saved tensors are not.
+      Tensor fresh = inputs[freshInput(node)];
+      return timed(settings, () -> cold.evictAllBut(fresh.segment()), () -> layer.forward(inputs, output, training),
+          () -> cold.evictAllBut(gradOutput == null ? null : gradOutput.segment()),
           training ? () -> layer.backward(inputs, output, gradOutput, gradInputs) : () -> {});
     } finally {
       layer.close();
@@ -339,10 +365,12 @@ public final class Analyzer {
   /**
    * Median nanoseconds of {@code first} and of {@code second} run after it, over {@code runs} runs
    * after a warm-up: Vector API code runs orders of magnitude slower before C2 compiles it (one
-   * cold run measured a 16x too slow im2col). Each timed call starts with the caches evicted
-   * ({@link CacheFlush}, outside the timing), as a layer inside a network finds its operands.
+   * cold run measured a 16x too slow im2col). Before each timed call its preparation runs
+   * outside the timing: the caches evicted but for the operand just written ({@link CacheFlush}),
+   * as a layer inside a network finds them.
    */
-  private static double[] timed(Settings settings, CacheFlush cold, Runnable first, Runnable second) {
+  private static double[] timed(Settings settings, Runnable prepareFirst, Runnable first, Runnable prepareSecond,
+      Runnable second) {
     LongSupplier clock = settings.clock().source();
     int runs = settings.runs();
     long warm = 0;
@@ -362,11 +390,11 @@ public final class Analyzer {
     long[] a = new long[runs];
     long[] b = new long[runs];
     for (int run = 0; run < runs; run++) {
-      cold.evict();
+      prepareFirst.run();
       long start = clock.getAsLong();
       first.run();
       a[run] = clock.getAsLong() - start;
-      cold.evict();
+      prepareSecond.run();
       start = clock.getAsLong();
       second.run();
       b[run] = clock.getAsLong() - start;
