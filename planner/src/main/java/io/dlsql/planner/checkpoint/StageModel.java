@@ -1,6 +1,7 @@
 package io.dlsql.planner.checkpoint;
 
 import io.dlsql.planner.Mode;
+import io.dlsql.executor.graph.LayerSpec;
 import io.dlsql.executor.graph.Op;
 import io.dlsql.planner.cost.ActivationMemoryProvider;
 import io.dlsql.planner.cost.BytesMovedProvider;
@@ -101,8 +102,14 @@ public final class StageModel {
         } else if (sv.output()) {
           saved.add(node.output());
         }
-        privateBytes += sv.privateBytes();
         PlanNode.Operator op = plan.operator(j);
+        TensorLayout layout = op.implementation().inputLayout();
+        if (node.spec() instanceof LayerSpec.Pool p && p.max() && layout != TensorLayout.NCHW) {
+          // Max pooling in a blocked layout keeps an int argmax per stored output (padding included).
+          privateBytes += CostModel.tensorBytes(node.outputShape(), layout, batch);
+        } else {
+          privateBytes += sv.privateBytes();
+        }
         for (int in : op.inputs()) {
           // Training holds an input converted into the node's layout until the node's backward.
           if (plan.nodes().get(in) instanceof PlanNode.Conversion c) {
