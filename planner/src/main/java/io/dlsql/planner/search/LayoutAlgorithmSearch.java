@@ -8,6 +8,7 @@ import io.dlsql.planner.PlannerSettings;
 import io.dlsql.planner.cost.CostModel;
 import io.dlsql.planner.cost.Direction;
 import io.dlsql.planner.cost.FusionRole;
+import io.dlsql.planner.cost.PlanCost;
 import io.dlsql.planner.cost.TimeProvider;
 import io.dlsql.planner.kernel.Implementation;
 import io.dlsql.planner.kernel.KernelRegistry;
@@ -38,6 +39,14 @@ import java.util.Map;
  * (inside a network a conversion also takes a buffer of its own and reads a tensor another kernel
  * just wrote; layers that convert measured up to 2.6 times their estimate at two threads). The plan's reported cost
  * stays the unweighted estimate ({@code CostModel}); the margin decides, it does not price.
+ *
+ * <p>Fused comparison: the DP prices operators unfused, and the {@code fusion} pass after it folds a
+ * batchnorm into its convolution and fuses a ReLU only where they share a layout, so a layout
+ * change can cost a fusion the DP did not see. Unless a layout is forced, the DP's plan is
+ * therefore compared with the best plan in each single layout (the same DP, image operators kept
+ * to that layout) by {@link #fusedCost}, the estimated step after fusion with conversions weighted
+ * as above, and the cheapest is kept: the plan never loses to a single-layout plan on its own
+ * estimate.
  */
 public final class LayoutAlgorithmSearch implements PlanPass {
   /** Bits per live tensor in a state key: a set of up to three layouts. */
@@ -60,8 +69,65 @@ public final class LayoutAlgorithmSearch implements PlanPass {
   @Override
   public PhysicalPlan apply(PhysicalPlan plan, PlanContext context) {
     LogicalPlan logical = plan.logical();
-    PlanRequest request = plan.request();
     List<List<Implementation>> candidates = candidates(logical, context);
+    int oldThreads = plan.operators().isEmpty() ? context.cost().machine().maxThreads() : plan.operators().get(0).threads();
+    PhysicalPlan best = plan.withFusion(PlanBuilder.build(logical, plan.request(), search(logical, plan.request(), candidates,
+        context), oldThreads), List.of());
+    if (context.settings().layout().isPresent()) {
+      return best;
+    }
+    // The DP prices operators unfused; the fusion pass then folds and fuses only where neighbours
+    // share a layout, so a plan that stays in one layout can end up cheaper than the DP's. Judge
+    // the DP's plan against the best plan in each single layout by the cost after fusion.
+    double bestCost = fusedCost(best, context);
+    for (TensorLayout layout : context.registry().layouts()) {
+      List<List<Implementation>> only = inLayout(candidates, logical, layout);
+      PhysicalPlan single = plan.withFusion(PlanBuilder.build(logical, plan.request(), search(logical, plan.request(), only,
+          context), oldThreads), List.of());
+      double cost = fusedCost(single, context);
+      if (cost < bestCost) {
+        best = single;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * What the search compares whole plans by: the estimated step after the fusion pass (when it
+   * runs), each conversion counted {@code 1 + conversion_margin} times as in the DP.
+   */
+  static double fusedCost(PhysicalPlan plan, PlanContext context) {
+    FusionPass fusion = new FusionPass();
+    PhysicalPlan fused = context.settings().fusionOn() && fusion.enabled(plan.request()) ? fusion.apply(plan, context) : plan;
+    PlanCost cost = context.cost().cost(fused);
+    double conversions = 0;
+    for (PlanNode node : fused.nodes()) {
+      if (node instanceof PlanNode.Conversion) {
+        conversions += cost.nodes().get(node.id()).totalNanos();
+      }
+    }
+    return cost.stepNanos() + context.settings().conversionMargin() * conversions;
+  }
+
+  /** The candidates with image inputs kept to {@code layout} where a node has some in it. */
+  private static List<List<Implementation>> inLayout(List<List<Implementation>> candidates, LogicalPlan logical,
+      TensorLayout layout) {
+    List<List<Implementation>> out = new ArrayList<>();
+    for (LogicalNode node : logical.nodes()) {
+      List<Implementation> list = candidates.get(node.index());
+      if (node.inputShapes().get(0).length == 3) {
+        List<Implementation> kept = list.stream().filter(i -> i.inputLayout() == layout).toList();
+        list = kept.isEmpty() ? list : kept;
+      }
+      out.add(list);
+    }
+    return out;
+  }
+
+  /** The DP: every node's implementation, minimising the step with conversions weighted by the margin. */
+  private static List<Implementation> search(LogicalPlan logical, PlanRequest request,
+      List<List<Implementation>> candidates, PlanContext context) {
     List<List<Integer>> live = liveImageTensors(logical);
     int threads = context.cost().machine().maxThreads();
     TimeProvider time = context.cost().time();
@@ -122,8 +188,7 @@ public final class LayoutAlgorithmSearch implements PlanPass {
     for (Choice c = best; c != null && c.impl() != null; c = c.parent()) {
       chosen.add(0, c.impl());
     }
-    int oldThreads = plan.operators().isEmpty() ? threads : plan.operators().get(0).threads();
-    return plan.withFusion(PlanBuilder.build(logical, request, chosen, oldThreads), List.of());
+    return chosen;
   }
 
   /** Time of a node under an implementation, forward and (training) backward, unfused. */
