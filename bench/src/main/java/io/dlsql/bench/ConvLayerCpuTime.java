@@ -152,13 +152,17 @@ public final class ConvLayerCpuTime {
 
   /**
    * Prints the median wall time of {@code call} on the kernel pool and each kernel thread's CPU
-   * time per call over the same calls, after a warm-up of {@link #WARMUP_SECONDS} of wall time.
+   * time per call over the same calls, after a warm-up of {@link #WARMUP_SECONDS} of the caller's
+   * CPU time.
    */
   private static void wallTime(String name, String algorithm, String pass, Runnable call, double seconds,
       double flops) {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-    long warm = System.nanoTime() + (long) (WARMUP_SECONDS * 1e9);
-    while (System.nanoTime() < warm) {
+    // Warmed up by the caller's CPU time, as the one-thread cases are: on a loaded machine a
+    // wall-clock warm-up can end before C2 has compiled the kernels, and the interpreted Vector
+    // API is a hundred times slower.
+    long warm = mx.getCurrentThreadCpuTime() + (long) (WARMUP_SECONDS * 1e9);
+    while (mx.getCurrentThreadCpuTime() < warm) {
       call.run();
     }
     List<Thread> kernelThreads = new ArrayList<>();
