@@ -79,6 +79,10 @@ class ConvAlgorithmTest {
     // more padding at the bottom and right, odd height).
     out.add(new Reference64.Conv(2, 2, 64, 62, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     out.add(new Reference64.Conv(1, 2, 65, 66, 3, 4, 4, 2, 2, 1, 1, 2, 2, 1, 1, 1));
+    // Strided implicit GEMM's forward with output channels in the lanes (64 channels, small maps):
+    // a short stack and a ragged last tile of positions (6 x 5 per image).
+    out.add(new Reference64.Conv(5, 3, 14, 13, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
+    out.add(new Reference64.Conv(3, 4, 11, 10, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1));
     return out;
   }
 

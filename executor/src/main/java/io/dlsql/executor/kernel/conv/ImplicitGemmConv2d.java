@@ -77,7 +77,7 @@ public final class ImplicitGemmConv2d {
   /** Output positions per register tile of {@link #gemmByChannels} (by 4 channel vectors: 24 accumulators). */
   private static final int POSITIONS_BY_CHANNELS = 6;
   /** Output channel vectors per register tile of {@link #gemmByChannels}. */
-  private static final int VECTORS_BY_CHANNELS = 4;
+  static final int VECTORS_BY_CHANNELS = 4;
   /** Output channels and taps per grid-column weight-gradient register block (16 accumulators). */
   private static final int DOT_BLOCK = 4;
   /**
@@ -837,7 +837,7 @@ public final class ImplicitGemmConv2d {
    * Fills {@code columns} with the grid columns of the real output positions of {@code images}
    * stacked images ({@code i * rowStep + oh * rowStride + ow}) and returns how many.
    */
-  private static int outputColumns(int images, int oh, int ow, int rowStep, int rowStride, int[] columns) {
+  static int outputColumns(int images, int oh, int ow, int rowStep, int rowStride, int[] columns) {
     int n = 0;
     for (int i = 0; i < images; i++) {
       for (int r = 0; r < oh; r++) {
@@ -857,7 +857,7 @@ public final class ImplicitGemmConv2d {
    * and {@link #store} drops them). A last tile of fewer positions repeats its last one. The
    * scalar twin sums each element in double.
    */
-  private static void gemmByChannels(
+  static void gemmByChannels(
       int oc, int r, Padded p, float[] packed, float[] xpad, int[] columns, int n, float[] grid, float[] lanes) {
     int ld = p.paddedColumns();
     int[] offsets = p.offsets();

@@ -175,19 +175,40 @@ public final class StridedImplicitGemmConv2d {
     return ImplicitGemmConv2d.paddedRows(g.inChannels()) * g.outChannels() * l.phaseTaps()[p];
   }
 
+  /**
+   * Whether the forward runs implicit GEMM's by-channels tiles (output channels along the lanes,
+   * only real output positions computed): output channels a whole number of those tiles, small
+   * maps stacked, and a kernel wider than 1x1, whose phase grid has dropped columns (a third more
+   * columns than outputs at 7x7).
+   */
+  static boolean forwardByChannels(ConvGeometry g) {
+    return g.outChannels() % (ImplicitGemmConv2d.VECTORS_BY_CHANNELS * V) == 0 && g.kernelH() * g.kernelW() > 1
+        && Layout.of(g).stack() > 1;
+  }
+
   /** Floats {@link #packWeights} writes for {@code g}. */
   public static int packedWeightsSize(ConvGeometry g) {
     return ImplicitGemmConv2d.paddedRows(g.outChannels()) * g.colRows();
   }
 
   /**
-   * Packs w (OC, C*KH*KW) into the forward's slivers of {@link ImplicitGemmConv2d#MR} output
-   * channels: sliver s holds, for each tap k, the weights of channels {@code s .. s+MR-1} (zeros
+   * Packs w (OC, C*KH*KW) for the forward: tap-major ({@code dst[k * OC + o]}) for the by-channels
+   * tiles ({@link #forwardByChannels}), else in slivers of {@link ImplicitGemmConv2d#MR} output
+   * channels (sliver s holds, for each tap k, the weights of channels {@code s .. s+MR-1}, zeros
    * past OC), the order the register tile reads them in.
    */
   public static void packWeights(ConvGeometry g, MemorySegment w, float[] dst) {
     int mr = ImplicitGemmConv2d.MR;
     int r = g.colRows();
+    if (forwardByChannels(g)) {
+      int oc = g.outChannels();
+      for (int o = 0; o < oc; o++) {
+        for (int k = 0; k < r; k++) {
+          dst[k * oc + o] = w.getAtIndex(F32, (long) o * r + k);
+        }
+      }
+      return;
+    }
     int rows = ImplicitGemmConv2d.paddedRows(g.outChannels());
     for (int s = 0; s < rows; s += mr) {
       for (int k = 0; k < r; k++) {
@@ -261,7 +282,9 @@ public final class StridedImplicitGemmConv2d {
     int group = groupUnits(g, l);
     long split = (long) group * l.unitFloats();
     long dz = (long) g.outChannels() * group * ImplicitGemmConv2d.roundUp(l.forward().gridColumns(), V);
-    return split + dz + l.dzFloats() + gridFloats(g, l) + phaseGridFloats(g, l);
+    // The by-channels forward also holds its list of real output columns (ints, as many bytes).
+    long columns = forwardByChannels(g) ? (long) l.stack() * g.outPixels() : 0;
+    return split + dz + l.dzFloats() + gridFloats(g, l) + phaseGridFloats(g, l) + columns;
   }
 
   /** Floats of the first grid buffer: the forward's, or one phase of the input gradient's. */
@@ -310,6 +333,8 @@ public final class StridedImplicitGemmConv2d {
     Workspace ws = Workspace.current();
     float[] split = ws.split(l.unitFloats());
     float[] grid = ws.grid0(gridFloats(g, l));
+    boolean byChannels = forwardByChannels(g);
+    int[] columns = byChannels ? ws.columns(l.stack() * g.outPixels()) : null;
     ws.claim(g);
     int imageRows = l.rows() * l.rowStride();
     for (int first = 0; first < count; first += l.stack()) {
@@ -318,8 +343,15 @@ public final class StridedImplicitGemmConv2d {
       for (int s = 0; s < images; s++) {
         split(g, l, x, xOff + (first + s) * g.inputSize(), split, s * imageRows);
       }
-      ImplicitGemmConv2d.gemm(ImplicitGemmConv2d.paddedRows(g.outChannels()), g.colRows(), l.forward(), packed,
-          split, 0, grid);
+      if (byChannels) {
+        int n = ImplicitGemmConv2d.outputColumns(images, g.outHeight(), g.outWidth(), imageRows, l.rowStride(),
+            columns);
+        ImplicitGemmConv2d.gemmByChannels(g.outChannels(), g.colRows(), l.forward(), packed, split, columns, n, grid,
+            ImplicitGemmConv2d.Workspace.current().lanes());
+      } else {
+        ImplicitGemmConv2d.gemm(ImplicitGemmConv2d.paddedRows(g.outChannels()), g.colRows(), l.forward(), packed,
+            split, 0, grid);
+      }
       for (int s = 0; s < images; s++) {
         ImplicitGemmConv2d.store(g.outChannels(), g.outHeight(), g.outWidth(), l.forward(), grid, s * imageRows,
             b, act, y, yOff + (first + s) * g.outputSize());
@@ -555,6 +587,7 @@ public final class StridedImplicitGemmConv2d {
     private float[] dzPadded = new float[0];
     private float[] grid0 = new float[0];
     private float[] grid1 = new float[0];
+    private int[] columns = new int[0];
     private ConvGeometry layoutFor;
 
     static Workspace current() {
@@ -585,9 +618,16 @@ public final class StridedImplicitGemmConv2d {
       return grid1 = grow(grid1, floats);
     }
 
+    int[] columns(int count) {
+      if (columns.length < count) {
+        columns = new int[count];
+      }
+      return columns;
+    }
+
     /** Floats this thread's buffers hold now (what {@link #workspaceSize} promises at most). */
     long floats() {
-      return (long) split.length + dz.length + dzPadded.length + grid0.length + grid1.length;
+      return (long) split.length + dz.length + dzPadded.length + grid0.length + grid1.length + columns.length;
     }
 
     /** Clears the zero-bordered buffers when they were last laid out for another geometry. */
