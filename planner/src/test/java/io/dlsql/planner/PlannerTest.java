@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.dlsql.catalog.UserException;
+import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
+import io.dlsql.executor.kernel.conv.StridedImplicitGemmConv2d;
 import io.dlsql.executor.arch.Architectures;
 import io.dlsql.executor.graph.NetworkSpec;
 import io.dlsql.executor.graph.Node;
@@ -99,8 +101,11 @@ class PlannerTest {
     for (PlanNode.Operator op : p.operators()) {
       assertEquals(TensorLayout.NCHW, op.layout());
       if (op.logical().geometry() != null) {
-        // The executor's own default: implicit GEMM where it applies (stride 1), im2col elsewhere.
-        String expected = ImplicitGemmConv2d.supports(op.logical().geometry()) ? "implicit_gemm" : "im2col";
+        // The executor's own default: implicit GEMM on stride 1, strided implicit GEMM on stride 2,
+        // im2col elsewhere.
+        ConvGeometry g = op.logical().geometry();
+        String expected = ImplicitGemmConv2d.supports(g) ? "implicit_gemm"
+            : StridedImplicitGemmConv2d.supports(g) ? "strided_implicit_gemm" : "im2col";
         assertEquals(expected, op.implementation().name(), op.logical().name());
       }
     }

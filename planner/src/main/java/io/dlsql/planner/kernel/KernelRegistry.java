@@ -4,6 +4,7 @@ import io.dlsql.executor.graph.Op;
 import io.dlsql.executor.kernel.conv.ConvGeometry;
 import io.dlsql.executor.kernel.conv.ImplicitGemmConv2d;
 import io.dlsql.executor.kernel.conv.SpatialPackConv2d;
+import io.dlsql.executor.kernel.conv.StridedImplicitGemmConv2d;
 import io.dlsql.executor.layer.Conv2d;
 import io.dlsql.executor.tensor.Layout;
 import io.dlsql.planner.logical.LogicalNode;
@@ -88,6 +89,12 @@ public final class KernelRegistry {
         "IMPLICIT_GEMM",
         new CostInputs(IMPLICIT_GEMM_EFFICIENCY, 1, true, true, true, CostInputs.NONE,
             KernelRegistry::paddedImageFloats)));
+    // Stride 2: each image is split once into its four stride phases (the copy is the extra
+    // traffic), then implicit GEMM's tiles run on the phase planes; scratch per thread on the heap.
+    all.add(conv("strided_implicit_gemm", TensorLayout.NCHW, KernelRegistry::stridedImplicitGemmApplies,
+        "STRIDED_IMPLICIT_GEMM",
+        new CostInputs(IMPLICIT_GEMM_EFFICIENCY, 1, true, true, true, CostInputs.NONE,
+            KernelRegistry::strideSplitFloats)));
     // The executor applies a fused ReLU right after the direct loops, inside the same layer.
     all.add(conv("direct", TensorLayout.NCHW, node -> true, "DIRECT",
         new CostInputs(DIRECT_EFFICIENCY, 1, false, true, false, CostInputs.NONE, CostInputs.NONE)));
@@ -173,6 +180,15 @@ public final class KernelRegistry {
     return ImplicitGemmConv2d.supports(node.geometry());
   }
 
+  private static boolean stridedImplicitGemmApplies(LogicalNode node) {
+    return StridedImplicitGemmConv2d.supports(node.geometry());
+  }
+
+  /** The stride-2 kernel's phase-plane copy of an image, per pass (the executor's own size). */
+  static long strideSplitFloats(LogicalNode node) {
+    return StridedImplicitGemmConv2d.splitFloatsPerImage(node.geometry());
+  }
+
   /**
    * One zero-bordered copy of an image at stride 1: C * (OH + reach) * (OW + reach) floats, the
    * padded image every output pixel's receptive field lies in.
@@ -245,8 +261,8 @@ public final class KernelRegistry {
 
   /**
    * What the executor does without a planner: in NCHW, the depthwise kernel for depthwise
-   * convolutions, implicit GEMM where it applies, im2col elsewhere, and each other operator's
-   * NCHW kernel.
+   * convolutions, implicit GEMM on stride 1, strided implicit GEMM on stride 2, im2col elsewhere,
+   * and each other operator's NCHW kernel.
    */
   public Implementation executorDefault(LogicalNode node) {
     List<Implementation> nchw = candidates(node).stream()
@@ -256,7 +272,7 @@ public final class KernelRegistry {
       throw new IllegalStateException("no NCHW implementation of " + node.op() + " for " + node.name());
     }
     if (node.op() == Op.CONV2D) {
-      for (String preferred : List.of("depthwise", "implicit_gemm", "im2col")) {
+      for (String preferred : List.of("depthwise", "implicit_gemm", "strided_implicit_gemm", "im2col")) {
         for (Implementation i : nchw) {
           if (i.name().equals(preferred)) {
             return i;
